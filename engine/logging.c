@@ -59,7 +59,7 @@ void LOG_Message(LOG_Severity severity, const char *format, ...)
     return;
 
   va_start(ap, format);
-  vsnprintf(buf, sizeof (buf), format, ap);
+  vsnprintf(buf, sizeof(buf), format, ap);
   va_end(ap);
 
   if (use_syslog) {
@@ -71,7 +71,7 @@ void LOG_Message(LOG_Severity severity, const char *format, ...)
 
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    strftime(stamp, sizeof (stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
     /* one fprintf per message keeps lines from different threads whole */
     fprintf(stderr, "%s %s%s\n", stamp, prefixes[severity], buf);
   }
@@ -82,6 +82,8 @@ int LOG_RateLimitAllow(LOG_RateLimit *limit, unsigned interval_s, unsigned burst
   struct timespec ts;
   uint64_t now, next, start, cost = (uint64_t) interval_s * 1000000000ULL;
 
+  if (burst == 0)
+    return -1;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   now = (uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec;
 
@@ -90,12 +92,12 @@ int LOG_RateLimitAllow(LOG_RateLimit *limit, unsigned interval_s, unsigned burst
   next = __atomic_load_n(&limit->next_ns, __ATOMIC_RELAXED);
   for (;;) {
     start = next > now ? next : now;
-    if (start - now >= cost * burst) {
+    if (start - now > cost * (burst - 1)) {
       __atomic_add_fetch(&limit->suppressed, 1, __ATOMIC_RELAXED);
       return -1;
     }
-    if (__atomic_compare_exchange_n(&limit->next_ns, &next, start + cost, 0,
-                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+    if (__atomic_compare_exchange_n(&limit->next_ns, &next, start + cost, 0, __ATOMIC_RELAXED,
+                                    __ATOMIC_RELAXED))
       break;
   }
   return (int) __atomic_exchange_n(&limit->suppressed, 0, __ATOMIC_RELAXED);
