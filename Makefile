@@ -3,6 +3,7 @@ BUILD       ?= build
 ASAN_BUILD  ?= build-asan
 FUZZ_BUILD  ?= build-fuzz
 JOBS        ?= $(shell nproc)
+MAKEFLAGS   += --no-print-directory
 FUZZ        ?= ntp_packet
 SECS        ?= 60
 CTEST_FLAGS ?= --output-on-failure -j$(JOBS)
