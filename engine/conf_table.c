@@ -223,12 +223,12 @@ const CNF_Directive CNF_Directives[] = {
   PARSED("maxslewrate", 0, a_ppm, NULL),
 
   /* NTP server */
-  PARSED("allow", 0, a_subnet, NULL),
-  PARSED("deny", 0, a_subnet, NULL),
-  PARSED("bindaddress", 0, a_addr, NULL),
-  PARSED("binddevice", 0, a_iface, NULL),
-  PARSED("clientloglimit", 0, a_clientloglimit, NULL),
-  PARSED("noclientlog", 0, NULL, NULL),
+  IMPLEMENTED("allow", 0, a_subnet, NULL),
+  IMPLEMENTED("deny", 0, a_subnet, NULL),
+  IMPLEMENTED("bindaddress", 0, a_addr, NULL),
+  IMPLEMENTED("binddevice", 0, a_iface, NULL),
+  IMPLEMENTED("clientloglimit", 0, a_clientloglimit, NULL),
+  IMPLEMENTED("noclientlog", 0, NULL, NULL),
   IMPLEMENTED("local", 0, NULL, o_local),
   PARSED("ntsport", 0, a_nzport, NULL),
   PARSED("ntsservercert", 0, a_path, NULL),
@@ -237,11 +237,11 @@ const CNF_Directive CNF_Directives[] = {
   PARSED("maxntsconnections", 0, a_connections, NULL),
   PARSED("ntsntpserver", 0, a_host, NULL),
   PARSED("ntsrotate", 0, a_interval, NULL),
-  PARSED("port", 0, a_port, NULL),
-  PARSED("ratelimit", 0, NULL, o_ratelimit),
+  IMPLEMENTED("port", 0, a_port, NULL),
+  IMPLEMENTED("ratelimit", 0, NULL, o_ratelimit),
   PARSED("ntsratelimit", 0, NULL, o_ratelimit_nokod),
   PARSED("smoothtime", 0, a_smoothtime, NULL),
-  PARSED("dscp", 0, a_dscp, NULL),
+  IMPLEMENTED("dscp", 0, a_dscp, NULL),
 
   /* command and monitoring access */
   PARSED("bindcmdaddress", 0, a_bindcmdaddress, NULL),
@@ -266,9 +266,9 @@ const CNF_Directive CNF_Directives[] = {
   PARSED("user", 0, a_user, NULL),
 
   /* kairos-only */
-  PARSED("serverthreads", 0, a_serverthreads, NULL),
-  PARSED("serverio", 0, a_serverio, NULL),
-  PARSED("ratelimitprefix6", 0, a_prefix6, NULL),
+  IMPLEMENTED("serverthreads", 0, a_serverthreads, NULL),
+  IMPLEMENTED("serverio", 0, a_serverio, NULL),
+  IMPLEMENTED("ratelimitprefix6", 0, a_prefix6, NULL),
   PARSED("metricsaddress", 0, a_metricsaddress, NULL),
 
   /* the rest of chrony's directives (a few of them documented only after 4.5) */

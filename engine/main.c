@@ -17,6 +17,7 @@
 #include "engine/logging.h"
 #include "engine/pidfile.h"
 #include "engine/sched.h"
+#include "server/server.h"
 
 #ifndef KAIROS_CONF_PATH
 #define KAIROS_CONF_PATH "/etc/kairos/kairos.conf"
@@ -183,10 +184,27 @@ static void publish_initial_state(void)
       local ? "local reference" : "unsynchronised", st.precision);
 }
 
+static volatile sig_atomic_t stats_requested;
+
 static void handle_quit_signal(int sig)
 {
   (void) sig;
   SCH_QuitProgram();
+}
+
+static void handle_stats_signal(int sig)
+{
+  (void) sig;
+  stats_requested = 1;
+}
+
+/* Engine thread, each loop iteration: work asked for by signal handlers. */
+static void run_signal_work(void)
+{
+  if (stats_requested) {
+    stats_requested = 0;
+    SRV_LogStats();
+  }
 }
 
 static void install_signals(void)
@@ -198,6 +216,8 @@ static void install_signals(void)
   sa.sa_handler = handle_quit_signal;
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGINT, &sa, NULL);
+  sa.sa_handler = handle_stats_signal;
+  sigaction(SIGUSR1, &sa, NULL);
   sa.sa_handler = SIG_IGN;
   sigaction(SIGPIPE, &sa, NULL);
   sigaction(SIGHUP, &sa, NULL);
@@ -292,8 +312,17 @@ int main(int argc, char **argv)
 
   LOG(LOGS_INFO, "kairosd %s starting (clock driver: %s%s)", KAIROS_VERSION,
       CLK_GetDriver()->name, opts.no_clock_control ? ", -x: system clock left alone" : "");
+  SCH_SetLoopHook(run_signal_work);
   publish_initial_state();
-  LOG(LOGS_INFO, "running: NTP service is not built yet; waiting for SIGTERM or SIGINT");
+  if (SRV_IsConfigured()) {
+    if (SRV_Initialise() < 0) {
+      LOG(LOGS_FATAL, "could not start the NTP server");
+      goto out_engine;
+    }
+  } else {
+    LOG(LOGS_INFO, "no allow directive: not serving NTP");
+  }
+  LOG(LOGS_INFO, "running; SIGUSR1 logs server statistics, SIGTERM or SIGINT stops");
 
   r = SCH_MainLoop();
   if (r < 0)
@@ -301,7 +330,9 @@ int main(int argc, char **argv)
   else
     status = 0;
   LOG(LOGS_INFO, "kairosd exiting");
+  SRV_Finalise();
 
+out_engine:
   SCH_Finalise();
   CST_Finalise();
   CLK_Finalise();

@@ -68,6 +68,7 @@ static size_t n_pollfds;
 static int pollfds_dirty;
 
 static volatile sig_atomic_t quit_requested;
+static SCH_LoopHook loop_hook;
 
 /* ------------------------------------------------------------------------------------ */
 
@@ -153,6 +154,7 @@ void SCH_Initialise(void)
 
 void SCH_Finalise(void)
 {
+  loop_hook = NULL;
   free(timers);
   timers = NULL;
   n_timers = timers_cap = 0;
@@ -379,6 +381,8 @@ int SCH_MainLoop(void)
   while (!quit_pending()) {
     int n;
 
+    if (loop_hook)
+      loop_hook();
     run_due_timers(now_ns());
     if (quit_pending())
       break;
@@ -402,6 +406,11 @@ int SCH_MainLoop(void)
   /* the request is consumed: a later SCH_MainLoop runs until asked again */
   __atomic_store_n(&quit_requested, 0, __ATOMIC_RELAXED);
   return r;
+}
+
+void SCH_SetLoopHook(SCH_LoopHook hook)
+{
+  loop_hook = hook;
 }
 
 void SCH_QuitProgram(void)

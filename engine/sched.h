@@ -29,6 +29,12 @@ void SCH_RemoveTimeout(SCH_TimeoutID id);
 /* Run until SCH_QuitProgram is called; returns 0, or a negative errno on poll failure. */
 int SCH_MainLoop(void);
 
+/* Call `hook` at the top of every loop iteration (after any poll() return, EINTR
+   included): where flags set by signal handlers are turned into work on the engine
+   thread. NULL removes it. */
+typedef void (*SCH_LoopHook)(void);
+void SCH_SetLoopHook(SCH_LoopHook hook);
+
 /* Async-signal-safe: ask SCH_MainLoop to return after the current iteration. */
 void SCH_QuitProgram(void);
 

@@ -1,0 +1,334 @@
+/* io_uring.c - the default I/O backend: one io_uring per worker, a multishot recvmsg per
+   socket drawing on a ring of provided buffers, and sendmsg requests queued for the whole
+   batch of completions and submitted together with the next wait. A kernel without what
+   this needs makes probe fail, and the server falls back to the mmsg backend.
+   Worker thread only. */
+#include <errno.h>
+#include <liburing.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/logging.h"
+#include "server/worker.h"
+
+#define RING_ENTRIES 1024
+#define N_BUFS       1024 /* provided receive buffers (a power of two) */
+#define BUF_GROUP    0
+#define SEND_SLOTS   512
+
+/* name + control + payload of one received datagram, after the kernel's header */
+#define BUF_SIZE                                                                              \
+  (sizeof(struct io_uring_recvmsg_out) + sizeof(struct sockaddr_storage) + WRK_CMSG_SPACE +   \
+   WRK_MAX_REQUEST)
+
+/* user_data: the kind in the top byte, an index below */
+#define UD_RECV      (1ULL << 56)
+#define UD_SEND      (2ULL << 56)
+#define UD_WAKE      (3ULL << 56)
+#define UD_KIND(ud)  ((ud) & (0xffULL << 56))
+#define UD_INDEX(ud) ((ud) & ((1ULL << 56) - 1))
+
+typedef struct {
+  struct msghdr msg;
+  struct iovec iov;
+  WRK_Packet pkt;
+  WRK_Reply reply;
+  int fd_index; /* the reply leaves on the socket the request came in on */
+  uint8_t buf[WRK_MAX_REQUEST];
+  _Alignas(struct cmsghdr) uint8_t ctl[WRK_CMSG_SPACE];
+} SendSlot;
+
+typedef struct {
+  struct io_uring ring;
+  struct io_uring_buf_ring *br;
+  uint8_t *bufs;
+  struct msghdr recv_tmpl; /* tells the kernel how much room name and control take */
+  SendSlot *slots;
+  int free_slots[SEND_SLOTS];
+  int n_free;
+  int pending[SEND_SLOTS]; /* slots filled in this batch, to stamp and queue */
+  int n_pending;
+  int bufs_returned;
+  unsigned rearm_mask; /* sockets whose receive could not be re-armed: retried each round */
+  uint64_t wake_value;
+} Uring;
+
+static int init_ring(struct io_uring *ring)
+{
+  struct io_uring_params p;
+  int r;
+
+  memset(&p, 0, sizeof(p));
+  /* one thread submits and reaps: let the kernel run completions only when we wait */
+  p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+  r = io_uring_queue_init_params(RING_ENTRIES, ring, &p);
+  if (r == -EINVAL) {
+    memset(&p, 0, sizeof(p));
+    r = io_uring_queue_init_params(RING_ENTRIES, ring, &p);
+  }
+  return r;
+}
+
+static int uring_probe(void)
+{
+  struct io_uring ring;
+  struct io_uring_probe *probe;
+  int r, ok;
+
+  r = init_ring(&ring);
+  if (r < 0)
+    return r;
+  probe = io_uring_get_probe_ring(&ring);
+  ok = probe && io_uring_opcode_supported(probe, IORING_OP_RECVMSG) &&
+       io_uring_opcode_supported(probe, IORING_OP_SENDMSG);
+  if (probe)
+    io_uring_free_probe(probe);
+  io_uring_queue_exit(&ring);
+  return ok ? 0 : -EOPNOTSUPP;
+}
+
+static struct io_uring_sqe *get_sqe(Uring *u)
+{
+  struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+
+  if (!sqe) {
+    io_uring_submit(&u->ring);
+    sqe = io_uring_get_sqe(&u->ring);
+  }
+  return sqe;
+}
+
+static int arm_recv(Uring *u, WRK_Worker *w, int index)
+{
+  struct io_uring_sqe *sqe = get_sqe(u);
+
+  if (!sqe)
+    return -EBUSY;
+  io_uring_prep_recvmsg_multishot(sqe, w->fds[index], &u->recv_tmpl, 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = BUF_GROUP;
+  io_uring_sqe_set_data64(sqe, UD_RECV | (uint64_t) index);
+  return 0;
+}
+
+static int arm_wake(Uring *u, WRK_Worker *w)
+{
+  struct io_uring_sqe *sqe = get_sqe(u);
+
+  if (!sqe)
+    return -EBUSY;
+  io_uring_prep_read(sqe, w->wake_fd, &u->wake_value, sizeof(u->wake_value), 0);
+  io_uring_sqe_set_data64(sqe, UD_WAKE);
+  return 0;
+}
+
+static void return_buffer(Uring *u, int bid)
+{
+  io_uring_buf_ring_add(u->br, u->bufs + (size_t) bid * BUF_SIZE, BUF_SIZE,
+                        (unsigned short) bid, io_uring_buf_ring_mask(N_BUFS),
+                        u->bufs_returned++);
+}
+
+static void handle_datagram(Uring *u, WRK_Worker *w, struct io_uring_cqe *cqe, int fd_index)
+{
+  int bid = (int) (cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+  uint8_t *buf = u->bufs + (size_t) bid * BUF_SIZE;
+  struct io_uring_recvmsg_out *out;
+  struct msghdr ctl;
+  SendSlot *s;
+  size_t len;
+  int slot;
+
+  out = io_uring_recvmsg_validate(buf, cqe->res, &u->recv_tmpl);
+  if (!out) {
+    SVS_INC(w->stats, received);
+    SVS_INC(w->stats, drop_malformed);
+    return_buffer(u, bid);
+    return;
+  }
+  if (u->n_free == 0) {
+    SVS_INC(w->stats, received);
+    SVS_INC(w->stats, drop_backlog);
+    return_buffer(u, bid);
+    return;
+  }
+  slot = u->free_slots[--u->n_free];
+  s = &u->slots[slot];
+  s->fd_index = fd_index;
+
+  memset(&s->pkt.peer, 0, sizeof(s->pkt.peer));
+  s->pkt.peer_len = out->namelen <= sizeof(s->pkt.peer) ? out->namelen : sizeof(s->pkt.peer);
+  memcpy(&s->pkt.peer, io_uring_recvmsg_name(out), s->pkt.peer_len);
+
+  memset(&ctl, 0, sizeof(ctl));
+  ctl.msg_control = io_uring_recvmsg_cmsg_firsthdr(out, &u->recv_tmpl);
+  ctl.msg_controllen = ctl.msg_control ? out->controllen : 0;
+  WRK_ReadControl(&ctl, &s->pkt);
+
+  len = io_uring_recvmsg_payload_length(out, cqe->res, &u->recv_tmpl);
+  if (out->flags & MSG_TRUNC)
+    len = 0; /* longer than any request we answer: malformed */
+  s->reply =
+      WRK_HandleRequest(w, io_uring_recvmsg_payload(out, &u->recv_tmpl), len, &s->pkt, s->buf);
+  return_buffer(u, bid);
+
+  if (s->reply.len == 0) {
+    u->free_slots[u->n_free++] = slot;
+    return;
+  }
+  u->pending[u->n_pending++] = slot;
+}
+
+/* Stamp the batch's replies as late as possible and queue their sends. */
+static void queue_replies(Uring *u, WRK_Worker *w)
+{
+  int i;
+
+  for (i = 0; i < u->n_pending; i++) {
+    SendSlot *s = &u->slots[u->pending[i]];
+    struct io_uring_sqe *sqe;
+
+    if (s->reply.stamp_tx)
+      WRK_StampTransmit(w, s->buf, &s->reply);
+    s->iov.iov_base = s->buf;
+    s->iov.iov_len = s->reply.len;
+    memset(&s->msg, 0, sizeof(s->msg));
+    s->msg.msg_name = &s->pkt.peer;
+    s->msg.msg_namelen = s->pkt.peer_len;
+    s->msg.msg_iov = &s->iov;
+    s->msg.msg_iovlen = 1;
+    s->msg.msg_controllen = WRK_WriteControl(&s->pkt, s->ctl);
+    s->msg.msg_control = s->msg.msg_controllen ? s->ctl : NULL;
+
+    sqe = get_sqe(u);
+    if (!sqe) {
+      SVS_INC(w->stats, drop_send);
+      u->free_slots[u->n_free++] = u->pending[i];
+      continue;
+    }
+    io_uring_prep_sendmsg(sqe, w->fds[s->fd_index], &s->msg, 0);
+    io_uring_sqe_set_data64(sqe, UD_SEND | (uint64_t) u->pending[i]);
+  }
+  u->n_pending = 0;
+}
+
+static int setup(Uring *u, WRK_Worker *w)
+{
+  struct io_uring_buf_reg reg;
+  size_t ring_size = N_BUFS * sizeof(struct io_uring_buf);
+  int i, r;
+
+  memset(u, 0, sizeof(*u));
+  r = init_ring(&u->ring);
+  if (r < 0)
+    return r;
+
+  if (posix_memalign((void **) &u->br, (size_t) sysconf(_SC_PAGESIZE), ring_size) != 0)
+    return -ENOMEM;
+  u->bufs = malloc((size_t) N_BUFS * BUF_SIZE);
+  u->slots = calloc(SEND_SLOTS, sizeof(*u->slots));
+  if (!u->bufs || !u->slots)
+    return -ENOMEM;
+
+  memset(&reg, 0, sizeof(reg));
+  reg.ring_addr = (unsigned long) (uintptr_t) u->br;
+  reg.ring_entries = N_BUFS;
+  reg.bgid = BUF_GROUP;
+  r = io_uring_register_buf_ring(&u->ring, &reg, 0);
+  if (r < 0)
+    return r;
+  io_uring_buf_ring_init(u->br);
+  for (i = 0; i < N_BUFS; i++)
+    return_buffer(u, i);
+  io_uring_buf_ring_advance(u->br, u->bufs_returned);
+  u->bufs_returned = 0;
+
+  for (i = 0; i < SEND_SLOTS; i++)
+    u->free_slots[i] = SEND_SLOTS - 1 - i;
+  u->n_free = SEND_SLOTS;
+
+  u->recv_tmpl.msg_namelen = sizeof(struct sockaddr_storage);
+  u->recv_tmpl.msg_controllen = WRK_CMSG_SPACE;
+
+  for (i = 0; i < w->n_fds; i++)
+    if ((r = arm_recv(u, w, i)) < 0)
+      return r;
+  return arm_wake(u, w);
+}
+
+static void teardown(Uring *u)
+{
+  if (u->ring.ring_fd > 0)
+    io_uring_queue_exit(&u->ring);
+  free(u->br);
+  free(u->bufs);
+  free(u->slots);
+}
+
+static int uring_run(WRK_Worker *w)
+{
+  Uring *u = malloc(sizeof(*u));
+  int r;
+
+  if (!u)
+    return -ENOMEM;
+  r = setup(u, w);
+
+  while (r == 0 && !__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+    struct io_uring_cqe *cqe;
+    unsigned head, seen = 0;
+    int i;
+
+    for (i = 0; u->rearm_mask && i < w->n_fds; i++)
+      if ((u->rearm_mask & (1U << i)) && arm_recv(u, w, i) == 0)
+        u->rearm_mask &= ~(1U << i);
+
+    r = io_uring_submit_and_wait(&u->ring, 1);
+    if (r == -EINTR || r >= 0) {
+      r = 0;
+    } else {
+      break;
+    }
+
+    WRK_BeginBatch(w);
+    io_uring_for_each_cqe(&u->ring, head, cqe)
+    {
+      uint64_t ud = io_uring_cqe_get_data64(cqe);
+
+      seen++;
+      switch (UD_KIND(ud)) {
+      case UD_RECV:
+        if (cqe->res >= 0 && (cqe->flags & IORING_CQE_F_BUFFER))
+          handle_datagram(u, w, cqe, (int) UD_INDEX(ud));
+        /* -ENOBUFS (all buffers in use) or any other end of the multishot: re-arm */
+        if (!(cqe->flags & IORING_CQE_F_MORE) && arm_recv(u, w, (int) UD_INDEX(ud)) < 0)
+          u->rearm_mask |= 1U << UD_INDEX(ud);
+        break;
+      case UD_SEND:
+        if (cqe->res >= 0)
+          SVS_INC(w->stats, replied);
+        else
+          SVS_INC(w->stats, drop_send);
+        u->free_slots[u->n_free++] = (int) UD_INDEX(ud);
+        break;
+      case UD_WAKE:
+        if (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE))
+          r = arm_wake(u, w);
+        break;
+      }
+    }
+    io_uring_cq_advance(&u->ring, seen);
+    if (u->bufs_returned) {
+      io_uring_buf_ring_advance(u->br, u->bufs_returned);
+      u->bufs_returned = 0;
+    }
+    queue_replies(u, w);
+  }
+
+  teardown(u);
+  free(u);
+  return r;
+}
+
+const WRK_Backend WRK_UringBackend = { "uring", uring_probe, uring_run };
