@@ -163,9 +163,9 @@ static void *worker_main(void *arg)
   return NULL;
 }
 
-static int open_socket(const Addr *a, socklen_t len, int *wildcard)
+static int open_socket(const Addr *a, socklen_t len, int rcvbuf, int *wildcard)
 {
-  int fd, one = 1, size = 4 * 1024 * 1024;
+  int fd, one = 1;
   struct timeval tv = { 0, 100000 };
 
   fd = socket(a->sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -173,8 +173,9 @@ static int open_socket(const Addr *a, socklen_t len, int *wildcard)
     return -errno;
   setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+  /* By default the kernel's buffer, as chronyd has: bursts cost both the same */
+  if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
   if (a->sa.sa_family == AF_INET) {
     *wildcard = a->in4.sin_addr.s_addr == htonl(INADDR_ANY);
     if (*wildcard)
@@ -196,19 +197,21 @@ static int open_socket(const Addr *a, socklen_t len, int *wildcard)
 
 static void usage(FILE *f)
 {
-  fprintf(f, "usage: kairos-floor [-a ADDR] [-p PORT] [-t THREADS] [-s STRATUM] [-q]\n"
-             "  -a ADDR     address to bind (default 127.0.0.1; IPv6 allowed)\n"
-             "  -p PORT     UDP port (default 123)\n"
-             "  -t THREADS  SO_REUSEPORT sockets, one thread each (default 1)\n"
-             "  -s STRATUM  stratum of the replies (default 1)\n"
-             "  -q          no messages on stderr\n"
-             "Answers NTP client requests until SIGINT or SIGTERM.\n");
+  fprintf(f,
+          "usage: kairos-floor [-a ADDR] [-p PORT] [-t THREADS] [-s STRATUM] [-b BYTES] [-q]\n"
+          "  -a ADDR     address to bind (default 127.0.0.1; IPv6 allowed)\n"
+          "  -p PORT     UDP port (default 123)\n"
+          "  -t THREADS  SO_REUSEPORT sockets, one thread each (default 1)\n"
+          "  -s STRATUM  stratum of the replies (default 1)\n"
+          "  -b BYTES    socket receive buffer (default: the kernel's)\n"
+          "  -q          no messages on stderr\n"
+          "Answers NTP client requests until SIGINT or SIGTERM.\n");
 }
 
 int main(int argc, char **argv)
 {
   const char *addr = "127.0.0.1";
-  long port = 123, threads = 1;
+  long port = 123, threads = 1, rcvbuf = 0;
   int c, i, quiet = 0, sig;
   Worker *w[MAX_THREADS];
   uint64_t total = 0;
@@ -216,7 +219,7 @@ int main(int argc, char **argv)
   socklen_t len;
   Addr a;
 
-  while ((c = getopt(argc, argv, "a:p:t:s:qh")) != -1) {
+  while ((c = getopt(argc, argv, "a:p:t:s:b:qh")) != -1) {
     switch (c) {
     case 'a':
       addr = optarg;
@@ -230,6 +233,9 @@ int main(int argc, char **argv)
     case 's':
       stratum = (int) strtol(optarg, NULL, 10);
       break;
+    case 'b':
+      rcvbuf = strtol(optarg, NULL, 10);
+      break;
     case 'q':
       quiet = 1;
       break;
@@ -242,7 +248,7 @@ int main(int argc, char **argv)
     }
   }
   if (port < 1 || port > 65535 || threads < 1 || threads > MAX_THREADS || stratum < 0 ||
-      stratum > 255 || optind != argc) {
+      stratum > 255 || rcvbuf < 0 || rcvbuf > 1L << 30 || optind != argc) {
     usage(stderr);
     return 2;
   }
@@ -270,7 +276,7 @@ int main(int argc, char **argv)
     w[i] = calloc(1, sizeof(Worker));
     if (!w[i])
       return 1;
-    w[i]->fd = open_socket(&a, len, &w[i]->wildcard);
+    w[i]->fd = open_socket(&a, len, (int) rcvbuf, &w[i]->wildcard);
     if (w[i]->fd < 0) {
       fprintf(stderr, "kairos-floor: %s port %ld: %s\n", addr, port, strerror(-w[i]->fd));
       return 1;

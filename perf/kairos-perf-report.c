@@ -182,7 +182,8 @@ static void print_text(PRF_Run *r, const Totals *t, const PHI_Hist *h, double cp
         (int) r->opt.server_pid);
   if (r->opt.mode == PRF_MODE_SWEEP) {
     if (r->best_step < 0) {
-      printf("sweep: no step had loss under %.1f%%\n", r->opt.loss_limit);
+      if (!r->generator_limited)
+        printf("sweep: no step had loss under %.1f%%\n", r->opt.loss_limit);
     } else {
       const PRF_Step *b = &r->steps[r->best_step];
       Totals bt;
@@ -195,7 +196,11 @@ static void print_text(PRF_Run *r, const Totals *t, const PHI_Hist *h, double cp
       printf("\n");
     }
     if (r->generator_limited)
-      printf("sweep: the generator could not keep up: the rate is a lower bound\n");
+      printf("sweep: the generator could not keep up (over 5%% of a step not sent): the rate "
+             "is a lower bound\n");
+    else if (strcmp(r->stop_reason, "loss") != 0)
+      printf("sweep: ended by %s before any loss: the rate is a lower bound\n",
+             r->stop_reason);
   }
 }
 
@@ -256,9 +261,10 @@ static void print_json(PRF_Run *r, const Totals *t, const PHI_Hist *h, double cp
     printf("null");
   if (r->opt.mode == PRF_MODE_SWEEP) {
     printf(",\"sweep\":{\"factor\":%.3f,\"step_time_s\":%.3f,\"loss_limit_pct\":%.3f,"
-           "\"generator_limited\":%s,\"best_step\":%d,",
-           r->opt.step_factor, r->opt.step_time, r->opt.loss_limit,
-           r->generator_limited ? "true" : "false", r->best_step);
+           "\"retries\":%d,"
+           "\"generator_limited\":%s,\"stop_reason\":\"%s\",\"best_step\":%d,",
+           r->opt.step_factor, r->opt.step_time, r->opt.loss_limit, r->opt.retries,
+           r->generator_limited ? "true" : "false", r->stop_reason, r->best_step);
     if (r->best_step >= 0) {
       const PRF_Step *b = &r->steps[r->best_step];
       Totals bt;

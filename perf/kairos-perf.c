@@ -59,6 +59,8 @@ static void usage(FILE *f)
           "      --max-steps N      at most N steps (default 100, max %d)\n"
           "      --max-rate R       stop the sweep above this rate (default 10000000)\n"
           "      --loss-limit P     loss percent that ends a sweep (default 1)\n"
+          "      --retries N        repeat a failed sweep step at the same rate up to N "
+          "times (default 0)\n"
           "      --timeout S        a reply later than this is lost (default 0.5)\n"
           "  -v, --ntp-version V    NTP version of the requests, 1..4 (default 4)\n"
           "  -t, --threads T        1: one loop sends and receives; 2: a receiver thread "
@@ -96,6 +98,7 @@ enum {
   O_MAX_TIME,
   O_SEED,
   O_TICK,
+  O_RETRIES,
 };
 
 static const struct option long_opts[] = {
@@ -125,6 +128,7 @@ static const struct option long_opts[] = {
   { "max-time", required_argument, NULL, O_MAX_TIME },
   { "seed", required_argument, NULL, O_SEED },
   { "tick", required_argument, NULL, O_TICK },
+  { "retries", required_argument, NULL, O_RETRIES },
   { NULL, 0, NULL, 0 },
 };
 
@@ -270,6 +274,11 @@ static int parse_options(int argc, char **argv, PRF_Options *o)
     case O_SEED:
       o->seed = strtoull(optarg, NULL, 0);
       break;
+    case O_RETRIES:
+      if (num("--retries", optarg, 0, 10, &v) < 0)
+        return -1;
+      o->retries = (int) v;
+      break;
     case O_TICK:
       if (num("--tick", optarg, 1, 100000, &v) < 0)
         return -1;
@@ -374,11 +383,14 @@ static void run_sweep(PRF_Run *r)
 {
   double rate = r->opt.rate, cpu0, loss;
   uint64_t sent, recv, skipped;
+  int s, retries = r->opt.retries;
   PRF_Step *st;
-  int s;
 
   r->best_step = -1;
-  for (s = 0; s < r->opt.max_steps && !atomic_load(&r->stop); s++) {
+  r->stop_reason = "max-steps";
+  for (s = 0; s < r->opt.max_steps; s++) {
+    if (atomic_load(&r->stop))
+      break;
     st = &r->steps[s];
     st->rate = rate;
     r->nsteps = s + 1;
@@ -394,17 +406,32 @@ static void run_sweep(PRF_Run *r)
     skipped = PRF_GET(st->skipped);
     loss =
         sent ? 100.0 * (double) (sent - (recv < sent ? recv : sent)) / (double) sent : 100.0;
-    if ((double) skipped > 0.01 * (double) (sent + skipped)) {
+    /* A stall of a few milliseconds (another process on our core) skips a little of a
+       step; the step still measures the server unless much of its load went missing */
+    if ((double) skipped > 0.05 * (double) (sent + skipped)) {
       r->generator_limited = 1;
-      break;
+      r->stop_reason = "generator";
+    } else if (loss >= r->opt.loss_limit) {
+      r->generator_limited = 0;
+      r->stop_reason = "loss";
+    } else {
+      r->generator_limited = 0;
+      r->best_step = s;
+      retries = r->opt.retries;
+      rate *= r->opt.step_factor;
+      if (rate > r->opt.max_rate) {
+        r->stop_reason = "max-rate";
+        return;
+      }
+      continue;
     }
-    if (loss >= r->opt.loss_limit)
-      break;
-    r->best_step = s;
-    rate *= r->opt.step_factor;
-    if (rate > r->opt.max_rate)
-      break;
+    /* A failed step: on a noisy machine, try the same rate again before giving up */
+    if (retries-- <= 0)
+      return;
+    r->stop_reason = "max-steps";
   }
+  if (atomic_load(&r->stop))
+    r->stop_reason = r->capped ? "time-cap" : "interrupted";
 }
 
 int main(int argc, char **argv)

@@ -44,6 +44,7 @@ typedef struct {
   int max_steps;
   double max_rate;
   double loss_limit; /* percent */
+  int retries;       /* sweep: tries again at the same rate after a failed step */
   double max_time;   /* hard cap of the whole run, seconds */
   uint64_t tick_ns;  /* the sender wakes at most once per tick and sends what is due */
   int json;
@@ -113,6 +114,7 @@ typedef struct {
   int interrupted;
   int capped;
   int generator_limited;
+  const char *stop_reason;  /* sweep: what ended it (loss, generator, max-steps, ...) */
   int best_step;            /* sweep: -1 if none passed */
   struct PLD_Context *load; /* the load module's buffers and receiver thread */
 } PRF_Run;
