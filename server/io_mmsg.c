@@ -89,8 +89,7 @@ static int serve_batch(WRK_Worker *w, Buffers *b, int fd)
 
   /* transmit timestamps as late as possible: just before the batch goes out */
   for (i = 0; i < n_tx; i++)
-    if (b->reply[i].stamp_tx)
-      WRK_StampTransmit(w, b->tx_buf[i], &b->reply[i]);
+    WRK_FinishReply(w, b->tx_buf[i], &b->reply[i]);
 
   while (sent < n_tx) {
     int r = sendmmsg(fd, b->tx + sent, (unsigned) (n_tx - sent), 0);

@@ -189,8 +189,7 @@ static void queue_replies(Uring *u, WRK_Worker *w)
     SendSlot *s = &u->slots[u->pending[i]];
     struct io_uring_sqe *sqe;
 
-    if (s->reply.stamp_tx)
-      WRK_StampTransmit(w, s->buf, &s->reply);
+    WRK_FinishReply(w, s->buf, &s->reply);
     s->iov.iov_base = s->buf;
     s->iov.iov_len = s->reply.len;
     memset(&s->msg, 0, sizeof(s->msg));

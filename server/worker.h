@@ -73,7 +73,7 @@ typedef struct {
 /* What the request path decided. */
 typedef struct {
   size_t len;   /* reply length; 0: dropped (and counted) */
-  int stamp_tx; /* 1: stamp the transmit time with WRK_StampTransmit just before sending */
+  int stamp_tx; /* 1: basic mode: WRK_FinishReply writes the transmit timestamp */
   int logged;   /* 1: ref and rx_sent name the client-log record to save the TX in */
   CLG_Ref ref;
   NWR_Ts64 rx_sent; /* the receive timestamp the reply carries */
@@ -91,9 +91,9 @@ void WRK_BeginBatch(WRK_Worker *w);
 WRK_Reply WRK_HandleRequest(WRK_Worker *w, const uint8_t *req, size_t len,
                             const WRK_Packet *pkt, uint8_t *reply);
 
-/* Worker thread: write the served transmit time into a basic-mode reply, and keep it in
-   the client log for a later interleaved reply. */
-void WRK_StampTransmit(WRK_Worker *w, uint8_t *reply, const WRK_Reply *r);
+/* Worker thread, for every reply just before it is sent: write the served transmit time
+   into a basic-mode reply, and keep it in the client log for a later interleaved reply. */
+void WRK_FinishReply(WRK_Worker *w, uint8_t *reply, const WRK_Reply *r);
 
 /* Any thread: fill pkt->rx and the local address from a received message's control
    data (SCM_TIMESTAMPNS, IP_PKTINFO, IPV6_PKTINFO). */
