@@ -15,6 +15,7 @@ typedef struct {
   struct mmsghdr rx[BATCH];
   struct iovec rx_iov[BATCH];
   WRK_Packet pkt[BATCH];
+  WRK_Packet *tx_pkt[BATCH];
   uint8_t rx_buf[BATCH][WRK_MAX_REQUEST];
   _Alignas(struct cmsghdr) uint8_t rx_ctl[BATCH][WRK_CMSG_SPACE];
   struct mmsghdr tx[BATCH];
@@ -74,22 +75,25 @@ static int serve_batch(WRK_Worker *w, Buffers *b, int fd)
       continue;
 
     b->reply[n_tx] = r;
-    b->tx_iov[n_tx].iov_base = b->tx_buf[n_tx];
-    b->tx_iov[n_tx].iov_len = r.len;
-    m = &b->tx[n_tx].msg_hdr;
-    memset(m, 0, sizeof(*m));
-    m->msg_name = &pkt->peer;
-    m->msg_namelen = pkt->peer_len;
-    m->msg_iov = &b->tx_iov[n_tx];
-    m->msg_iovlen = 1;
-    m->msg_controllen = WRK_WriteControl(pkt, b->tx_ctl[n_tx]);
-    m->msg_control = m->msg_controllen ? b->tx_ctl[n_tx] : NULL;
+    b->tx_pkt[n_tx] = pkt;
     n_tx++;
   }
 
   /* transmit timestamps as late as possible: just before the batch goes out */
-  for (i = 0; i < n_tx; i++)
+  for (i = 0; i < n_tx; i++) {
+    struct msghdr *m = &b->tx[i].msg_hdr;
+
     WRK_FinishReply(w, b->tx_buf[i], &b->reply[i]);
+    b->tx_iov[i].iov_base = b->tx_buf[i];
+    b->tx_iov[i].iov_len = b->reply[i].len;
+    memset(m, 0, sizeof(*m));
+    m->msg_name = &b->tx_pkt[i]->peer;
+    m->msg_namelen = b->tx_pkt[i]->peer_len;
+    m->msg_iov = &b->tx_iov[i];
+    m->msg_iovlen = 1;
+    m->msg_controllen = WRK_WriteControl(b->tx_pkt[i], &b->reply[i], b->tx_ctl[i]);
+    m->msg_control = m->msg_controllen ? b->tx_ctl[i] : NULL;
+  }
 
   while (sent < n_tx) {
     int r = sendmmsg(fd, b->tx + sent, (unsigned) (n_tx - sent), 0);
@@ -136,6 +140,9 @@ static int mmsg_run(WRK_Worker *w)
     for (i = 0; i < w->n_fds; i++) {
       int rounds = 0;
 
+      /* kernel TX timestamps of interleaved replies wait on the error queue */
+      if (pfd[i].revents & POLLERR)
+        WRK_ReadErrQueue(w, pfd[i].fd);
       if (!(pfd[i].revents & POLLIN))
         continue;
       /* drain a busy socket in batches, but let the others have a turn */

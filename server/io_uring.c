@@ -5,6 +5,7 @@
    Worker thread only. */
 #include <errno.h>
 #include <liburing.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@
 #define UD_RECV      (1ULL << 56)
 #define UD_SEND      (2ULL << 56)
 #define UD_WAKE      (3ULL << 56)
+#define UD_ERRQ      (4ULL << 56)
 #define UD_KIND(ud)  ((ud) & (0xffULL << 56))
 #define UD_INDEX(ud) ((ud) & ((1ULL << 56) - 1))
 
@@ -109,6 +111,18 @@ static int arm_recv(Uring *u, WRK_Worker *w, int index)
   sqe->flags |= IOSQE_BUFFER_SELECT;
   sqe->buf_group = BUF_GROUP;
   io_uring_sqe_set_data64(sqe, UD_RECV | (uint64_t) index);
+  return 0;
+}
+
+/* Kernel TX timestamps arrive on a socket's error queue, which poll reports as POLLERR. */
+static int arm_errqueue(Uring *u, WRK_Worker *w, int index)
+{
+  struct io_uring_sqe *sqe = get_sqe(u);
+
+  if (!sqe)
+    return -EBUSY;
+  io_uring_prep_poll_multishot(sqe, w->fds[index], POLLERR);
+  io_uring_sqe_set_data64(sqe, UD_ERRQ | (uint64_t) index);
   return 0;
 }
 
@@ -197,7 +211,7 @@ static void queue_replies(Uring *u, WRK_Worker *w)
     s->msg.msg_namelen = s->pkt.peer_len;
     s->msg.msg_iov = &s->iov;
     s->msg.msg_iovlen = 1;
-    s->msg.msg_controllen = WRK_WriteControl(&s->pkt, s->ctl);
+    s->msg.msg_controllen = WRK_WriteControl(&s->pkt, &s->reply, s->ctl);
     s->msg.msg_control = s->msg.msg_controllen ? s->ctl : NULL;
 
     sqe = get_sqe(u);
@@ -250,9 +264,12 @@ static int setup(Uring *u, WRK_Worker *w)
   u->recv_tmpl.msg_namelen = sizeof(struct sockaddr_storage);
   u->recv_tmpl.msg_controllen = WRK_CMSG_SPACE;
 
-  for (i = 0; i < w->n_fds; i++)
+  for (i = 0; i < w->n_fds; i++) {
     if ((r = arm_recv(u, w, i)) < 0)
       return r;
+    if (w->shared->tx_timestamps && (r = arm_errqueue(u, w, i)) < 0)
+      return r;
+  }
   return arm_wake(u, w);
 }
 
@@ -310,6 +327,11 @@ static int uring_run(WRK_Worker *w)
         else
           SVS_INC(w->stats, drop_send);
         u->free_slots[u->n_free++] = (int) UD_INDEX(ud);
+        break;
+      case UD_ERRQ:
+        WRK_ReadErrQueue(w, w->fds[UD_INDEX(ud)]);
+        if (!(cqe->flags & IORING_CQE_F_MORE))
+          arm_errqueue(u, w, (int) UD_INDEX(ud));
         break;
       case UD_WAKE:
         if (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE))

@@ -233,7 +233,7 @@ static int open_socket(const Address *a)
                           : setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof(tos)))
       goto fail;
   }
-  if ((r = WRK_ConfigureSocket(fd, family)) < 0) {
+  if ((r = WRK_ConfigureSocket(fd, family, srv.shared.tx_timestamps)) < 0) {
     errno = -r;
     goto fail;
   }
@@ -279,7 +279,8 @@ static int open_worker_sockets(WRK_Worker *w)
     int fd;
 
     if (a->activated_fd >= 0 && (w->id == 0 || !a->reuseport)) {
-      int r = WRK_ConfigureSocket(a->activated_fd, a->addr.ss_family);
+      int r =
+          WRK_ConfigureSocket(a->activated_fd, a->addr.ss_family, srv.shared.tx_timestamps);
 
       if (r < 0)
         return r;
@@ -348,6 +349,8 @@ int SRV_Initialise(void)
   if ((e = CNF_Last("binddevice")))
     srv.device = CNF_EntryArgString(e, 0, NULL);
   srv.dscp = (int) conf_int("dscp", 0);
+  /* kernel TX timestamps serve interleaved mode: only with a client log */
+  srv.shared.tx_timestamps = srv.clientlog && WRK_ProbeTxTimestamps();
   if ((r = configure_addresses()) < 0) {
     LOG(LOGS_ERR, "invalid bind address: %s", strerror(-r));
     goto fail;
@@ -396,8 +399,9 @@ int SRV_Initialise(void)
       if (srv.workers[0].n_fds > i || srv.addrs[i].activated_fd >= 0)
         LOG(LOGS_INFO, "serving NTP on %s", address_text(&srv.addrs[i], text, sizeof(text)));
   }
-  LOG(LOGS_INFO, "NTP server: %d worker%s, %s I/O", srv.n_workers,
-      srv.n_workers == 1 ? "" : "s", backend->name);
+  LOG(LOGS_INFO, "NTP server: %d worker%s, %s I/O, %s TX timestamps for interleaved mode",
+      srv.n_workers, srv.n_workers == 1 ? "" : "s", backend->name,
+      srv.shared.tx_timestamps ? "kernel" : "software");
   return 0;
 
 fail:

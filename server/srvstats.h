@@ -18,6 +18,7 @@
   X(drop_backlog, "dropped: send queue full")                                                 \
   X(kod_rate, "KoD RATE sent")                                                                \
   X(interleaved, "interleaved replies")                                                       \
+  X(tx_timestamps, "kernel TX timestamps read")                                               \
   X(clientlog_evicted, "client-log records evicted")
 
 typedef struct {

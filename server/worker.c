@@ -1,6 +1,10 @@
 /* worker.c - the request path shared by the I/O backends, control-message helpers, and
    the worker thread's start and stop. */
 #include <errno.h>
+#include <time.h> /* before linux/errqueue.h, which uses struct timespec */
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
+#include <poll.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -75,6 +79,8 @@ WRK_Reply WRK_HandleRequest(WRK_Worker *w, const uint8_t *req, size_t len,
   out.len = 0;
   out.stamp_tx = 0;
   out.logged = 0;
+  out.want_tx_ts = 0;
+  out.tx_key = 0;
   SVS_INC(w->stats, received);
 
   if (ACL_Check(sh->acl, (const struct sockaddr *) &pkt->peer) != ACL_ALLOW) {
@@ -131,14 +137,19 @@ WRK_Reply WRK_HandleRequest(WRK_Worker *w, const uint8_t *req, size_t len,
     CLG_SaveRx(sh->clientlog, &out.ref, &out.rx_sent);
     out.logged = 1;
   }
-  if (interleaved)
+  if (interleaved) {
     SVS_INC(w->stats, interleaved);
-  else
+    /* a client that asks for interleaved replies will ask for this one's TX time next:
+       get the kernel's (only for these clients: a timestamp costs a trip through the
+       error queue) */
+    out.want_tx_ts = out.logged && sh->tx_timestamps;
+  } else {
     out.stamp_tx = 1;
+  }
   return out;
 }
 
-void WRK_FinishReply(WRK_Worker *w, uint8_t *reply, const WRK_Reply *r)
+void WRK_FinishReply(WRK_Worker *w, uint8_t *reply, WRK_Reply *r)
 {
   struct timespec now;
   NWR_Ts64 tx;
@@ -154,6 +165,68 @@ void WRK_FinishReply(WRK_Worker *w, uint8_t *reply, const WRK_Reply *r)
      interleaved request will ask for; this is the software time just before the send */
   if (r->logged)
     CLG_SaveTx(w->shared->clientlog, &r->ref, &r->rx_sent, &tx);
+  if (r->want_tx_ts) {
+    WRK_TxPending *p;
+
+    r->tx_key = w->tx_key++;
+    p = &w->tx_pending[r->tx_key % WRK_TX_PENDING];
+    p->ref = r->ref;
+    p->rx_sent = r->rx_sent;
+    p->key = r->tx_key;
+    p->used = 1;
+  }
+}
+
+void WRK_ReadErrQueue(WRK_Worker *w, int fd)
+{
+  int i;
+
+  /* bounded: a socket cannot keep the worker here */
+  for (i = 0; i < 64; i++) {
+    _Alignas(struct cmsghdr) uint8_t ctl[WRK_CMSG_SPACE];
+    struct msghdr msg;
+    struct cmsghdr *c;
+    struct timespec ts = { 0, 0 };
+    int have_ts = 0, have_key = 0;
+    uint32_t key = 0;
+
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_control = ctl;
+    msg.msg_controllen = sizeof(ctl);
+    if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+      return;
+    for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPING &&
+          c->cmsg_len >= CMSG_LEN(sizeof(struct scm_timestamping))) {
+        struct scm_timestamping st;
+
+        memcpy(&st, CMSG_DATA(c), sizeof(st));
+        ts = st.ts[0];
+        have_ts = ts.tv_sec != 0 || ts.tv_nsec != 0;
+      } else if (((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+                  (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) &&
+                 c->cmsg_len >= CMSG_LEN(sizeof(struct sock_extended_err))) {
+        struct sock_extended_err ee;
+
+        memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+        if (ee.ee_errno == ENOMSG && ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING) {
+          key = ee.ee_data;
+          have_key = 1;
+        }
+      }
+    }
+    if (have_ts && have_key) {
+      WRK_TxPending *p = &w->tx_pending[key % WRK_TX_PENDING];
+
+      if (p->used && p->key == key) {
+        NWR_Ts64 tx = RPL_ServedTs64(&w->clock, &ts, FRD_Next32(&w->rng));
+
+        CLG_SaveTx(w->shared->clientlog, &p->ref, &p->rx_sent, &tx);
+        p->used = 0;
+        SVS_INC(w->stats, tx_timestamps);
+      }
+    }
+  }
 }
 
 void WRK_ReadControl(struct msghdr *msg, WRK_Packet *pkt)
@@ -183,18 +256,30 @@ void WRK_ReadControl(struct msghdr *msg, WRK_Packet *pkt)
     clock_gettime(CLOCK_REALTIME, &pkt->rx);
 }
 
-size_t WRK_WriteControl(const WRK_Packet *pkt, void *buf)
-{
-  struct msghdr msg;
-  struct cmsghdr *c;
+#ifndef SCM_TS_OPT_ID
+#define SCM_TS_OPT_ID 81 /* Linux 6.13, include/uapi/asm-generic/socket.h */
+#endif
 
-  if (!pkt->have_local)
-    return 0;
-  memset(buf, 0, WRK_CMSG_SPACE);
-  memset(&msg, 0, sizeof(msg));
-  msg.msg_control = buf;
-  msg.msg_controllen = WRK_CMSG_SPACE;
-  c = CMSG_FIRSTHDR(&msg);
+/* SO_TIMESTAMPING (TX software) and SCM_TS_OPT_ID (the key) control messages at c;
+   returns the bytes used. */
+static size_t write_tx_request(struct cmsghdr *c, uint32_t key)
+{
+  uint32_t flags = SOF_TIMESTAMPING_TX_SOFTWARE;
+
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SO_TIMESTAMPING;
+  c->cmsg_len = CMSG_LEN(sizeof(flags));
+  memcpy(CMSG_DATA(c), &flags, sizeof(flags));
+  c = (struct cmsghdr *) ((uint8_t *) c + CMSG_SPACE(sizeof(flags)));
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_TS_OPT_ID;
+  c->cmsg_len = CMSG_LEN(sizeof(key));
+  memcpy(CMSG_DATA(c), &key, sizeof(key));
+  return CMSG_SPACE(sizeof(flags)) + CMSG_SPACE(sizeof(key));
+}
+
+static size_t write_pktinfo(const WRK_Packet *pkt, struct cmsghdr *c)
+{
   if (pkt->family == AF_INET) {
     struct in_pktinfo pi;
 
@@ -220,10 +305,92 @@ size_t WRK_WriteControl(const WRK_Packet *pkt, void *buf)
   }
 }
 
-int WRK_ConfigureSocket(int fd, int family)
+size_t WRK_WriteControl(const WRK_Packet *pkt, const WRK_Reply *r, void *buf)
 {
-  int on = 1;
+  size_t len = 0;
 
+  memset(buf, 0, WRK_CMSG_SPACE);
+  if (pkt->have_local)
+    len += write_pktinfo(pkt, (struct cmsghdr *) buf);
+  if (r->want_tx_ts)
+    len += write_tx_request((struct cmsghdr *) ((uint8_t *) buf + len), r->tx_key);
+  return len;
+}
+
+static int enable_tx_timestamps(int fd)
+{
+  int flags =
+      SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
+
+  return setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof(flags)) < 0 ? -errno : 0;
+}
+
+int WRK_ProbeTxTimestamps(void)
+{
+  _Alignas(struct cmsghdr) uint8_t ctl[WRK_CMSG_SPACE];
+  const uint32_t key = 0x6b616972; /* any key: the probe checks that it comes back */
+  struct sockaddr_in sin;
+  socklen_t len = sizeof(sin);
+  struct msghdr msg;
+  struct iovec iov;
+  struct pollfd pfd;
+  uint8_t byte = 0;
+  int fd, ok = 0;
+
+  fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0)
+    return 0;
+  memset(&sin, 0, sizeof(sin));
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd, (struct sockaddr *) &sin, sizeof(sin)) < 0 ||
+      getsockname(fd, (struct sockaddr *) &sin, &len) < 0 || enable_tx_timestamps(fd) < 0)
+    goto out;
+
+  memset(ctl, 0, sizeof(ctl));
+  memset(&msg, 0, sizeof(msg));
+  iov.iov_base = &byte;
+  iov.iov_len = 1;
+  msg.msg_name = &sin;
+  msg.msg_namelen = sizeof(sin);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctl;
+  msg.msg_controllen = write_tx_request((struct cmsghdr *) ctl, key);
+  if (sendmsg(fd, &msg, 0) < 0)
+    goto out; /* an older kernel refuses the unknown control message */
+
+  pfd.fd = fd;
+  pfd.events = 0;
+  if (poll(&pfd, 1, 200) == 1 && (pfd.revents & POLLERR)) {
+    struct cmsghdr *c;
+
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_control = ctl;
+    msg.msg_controllen = sizeof(ctl);
+    if (recvmsg(fd, &msg, MSG_ERRQUEUE) >= 0) {
+      for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        struct sock_extended_err ee;
+
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR &&
+            c->cmsg_len >= CMSG_LEN(sizeof(ee))) {
+          memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+          ok = ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING && ee.ee_data == key;
+        }
+      }
+    }
+  }
+out:
+  close(fd);
+  return ok;
+}
+
+int WRK_ConfigureSocket(int fd, int family, int tx_timestamps)
+{
+  int on = 1, r;
+
+  if (tx_timestamps && (r = enable_tx_timestamps(fd)) < 0)
+    return r;
   if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) < 0)
     return -errno;
   if (family == AF_INET && setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) < 0)

@@ -29,7 +29,18 @@
 typedef struct {
   const ACL_Table *acl;
   CLG_Table *clientlog; /* NULL with noclientlog: no rate limiting, no interleaved mode */
+  int tx_timestamps;    /* kernel TX timestamps with keys we choose (WRK_ProbeTxTimestamps) */
 } WRK_Shared;
+
+/* Interleaved replies waiting for their kernel transmit timestamp, by key. */
+#define WRK_TX_PENDING 256
+
+typedef struct {
+  CLG_Ref ref;
+  NWR_Ts64 rx_sent;
+  uint32_t key;
+  int used;
+} WRK_TxPending;
 
 typedef struct WRK_Worker_Record WRK_Worker;
 
@@ -56,6 +67,8 @@ struct WRK_Worker_Record {
   SVS_WorkerCounters *stats;
   FRD_State rng;
   CST_State clock; /* the snapshot replies of the current batch are built from */
+  uint32_t tx_key; /* next key for a kernel TX timestamp request */
+  WRK_TxPending tx_pending[WRK_TX_PENDING];
   pthread_t thread;
 };
 
@@ -72,9 +85,11 @@ typedef struct {
 
 /* What the request path decided. */
 typedef struct {
-  size_t len;   /* reply length; 0: dropped (and counted) */
-  int stamp_tx; /* 1: basic mode: WRK_FinishReply writes the transmit timestamp */
-  int logged;   /* 1: ref and rx_sent name the client-log record to save the TX in */
+  size_t len;      /* reply length; 0: dropped (and counted) */
+  int stamp_tx;    /* 1: basic mode: WRK_FinishReply writes the transmit timestamp */
+  int logged;      /* 1: ref and rx_sent name the client-log record to save the TX in */
+  int want_tx_ts;  /* 1: ask the kernel for this reply's transmit timestamp */
+  uint32_t tx_key; /* the key that timestamp will carry */
   CLG_Ref ref;
   NWR_Ts64 rx_sent; /* the receive timestamp the reply carries */
 } WRK_Reply;
@@ -93,17 +108,27 @@ WRK_Reply WRK_HandleRequest(WRK_Worker *w, const uint8_t *req, size_t len,
 
 /* Worker thread, for every reply just before it is sent: write the served transmit time
    into a basic-mode reply, and keep it in the client log for a later interleaved reply. */
-void WRK_FinishReply(WRK_Worker *w, uint8_t *reply, const WRK_Reply *r);
+void WRK_FinishReply(WRK_Worker *w, uint8_t *reply, WRK_Reply *r);
+
+/* Worker thread: read the kernel transmit timestamps queued on fd's error queue and keep
+   them in the client log in place of the software ones. */
+void WRK_ReadErrQueue(WRK_Worker *w, int fd);
 
 /* Any thread: fill pkt->rx and the local address from a received message's control
    data (SCM_TIMESTAMPNS, IP_PKTINFO, IPV6_PKTINFO). */
 void WRK_ReadControl(struct msghdr *msg, WRK_Packet *pkt);
 
-/* Any thread: control data for the reply to `pkt` so that it leaves from the address the
-   request arrived on. Returns the length written into buf (WRK_CMSG_SPACE bytes). */
-size_t WRK_WriteControl(const WRK_Packet *pkt, void *buf);
+/* Any thread: control data for the reply `r` to `pkt`, so that it leaves from the address
+   the request arrived on, and, for replies that want one, a kernel transmit timestamp
+   with the reply's key. Returns the length written into buf (WRK_CMSG_SPACE bytes). */
+size_t WRK_WriteControl(const WRK_Packet *pkt, const WRK_Reply *r, void *buf);
 
-/* Any thread: options every server socket gets (SO_TIMESTAMPNS, packet info). */
-int WRK_ConfigureSocket(int fd, int family);
+/* Any thread: options every server socket gets (SO_TIMESTAMPNS, packet info, and the
+   timestamping flags for keyed TX timestamps when tx_timestamps). */
+int WRK_ConfigureSocket(int fd, int family, int tx_timestamps);
+
+/* Engine thread, at startup: 1 if this kernel gives software TX timestamps carrying a
+   key set per packet (SCM_TS_OPT_ID, Linux 6.13), checked by a datagram to ourselves. */
+int WRK_ProbeTxTimestamps(void);
 
 #endif
