@@ -213,6 +213,13 @@ static int configure_addresses(void)
   return add_address(AF_INET6, "::", port);
 }
 
+static int is_wildcard(const Address *a)
+{
+  if (a->addr.ss_family == AF_INET)
+    return ((const struct sockaddr_in *) &a->addr)->sin_addr.s_addr == htonl(INADDR_ANY);
+  return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *) &a->addr)->sin6_addr);
+}
+
 static int open_socket(const Address *a)
 {
   int family = a->addr.ss_family, on = 1, fd, r;
@@ -233,7 +240,7 @@ static int open_socket(const Address *a)
                           : setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof(tos)))
       goto fail;
   }
-  if ((r = WRK_ConfigureSocket(fd, family, srv.shared.tx_timestamps)) < 0) {
+  if ((r = WRK_ConfigureSocket(fd, family, srv.shared.tx_timestamps, is_wildcard(a))) < 0) {
     errno = -r;
     goto fail;
   }
@@ -279,8 +286,8 @@ static int open_worker_sockets(WRK_Worker *w)
     int fd;
 
     if (a->activated_fd >= 0 && (w->id == 0 || !a->reuseport)) {
-      int r =
-          WRK_ConfigureSocket(a->activated_fd, a->addr.ss_family, srv.shared.tx_timestamps);
+      int r = WRK_ConfigureSocket(a->activated_fd, a->addr.ss_family, srv.shared.tx_timestamps,
+                                  is_wildcard(a));
 
       if (r < 0)
         return r;

@@ -385,7 +385,7 @@ out:
   return ok;
 }
 
-int WRK_ConfigureSocket(int fd, int family, int tx_timestamps)
+int WRK_ConfigureSocket(int fd, int family, int tx_timestamps, int pktinfo)
 {
   int on = 1, r;
 
@@ -393,6 +393,8 @@ int WRK_ConfigureSocket(int fd, int family, int tx_timestamps)
     return r;
   if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) < 0)
     return -errno;
+  if (!pktinfo)
+    return 0;
   if (family == AF_INET && setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) < 0)
     return -errno;
   if (family == AF_INET6 &&

@@ -123,9 +123,11 @@ void WRK_ReadControl(struct msghdr *msg, WRK_Packet *pkt);
    with the reply's key. Returns the length written into buf (WRK_CMSG_SPACE bytes). */
 size_t WRK_WriteControl(const WRK_Packet *pkt, const WRK_Reply *r, void *buf);
 
-/* Any thread: options every server socket gets (SO_TIMESTAMPNS, packet info, and the
-   timestamping flags for keyed TX timestamps when tx_timestamps). */
-int WRK_ConfigureSocket(int fd, int family, int tx_timestamps);
+/* Any thread: options every server socket gets: SO_TIMESTAMPNS; packet info when
+   `pktinfo` (a socket bound to a wildcard address must learn each request's destination
+   to reply from it; one bound to an address need not pay for it); the timestamping flags
+   for keyed TX timestamps when tx_timestamps. */
+int WRK_ConfigureSocket(int fd, int family, int tx_timestamps, int pktinfo);
 
 /* Engine thread, at startup: 1 if this kernel gives software TX timestamps carrying a
    key set per packet (SCM_TS_OPT_ID, Linux 6.13), checked by a datagram to ourselves. */

@@ -9,9 +9,12 @@ command -v chronyd >/dev/null || { echo "chronyd missing"; exit 77; }
 
 P=$(free_udp_port)
 for io in uring mmsg; do
+  # uring bound to 127.0.0.1; mmsg on the wildcard addresses (replies from IP_PKTINFO)
+  bind="bindaddress 127.0.0.1"
+  [ $io = mmsg ] && bind="# wildcard"
   cat >"$T/k.conf" <<CONF
 port $P
-bindaddress 127.0.0.1
+$bind
 allow 127.0.0.0/8
 local stratum 2
 serverthreads 2
