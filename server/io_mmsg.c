@@ -61,13 +61,16 @@ static int serve_batch(WRK_Worker *w, Buffers *b, int fd)
 
   WRK_BeginBatch(w);
   for (i = 0; i < n; i++) {
+    b->pkt[i].peer_len = b->rx[i].msg_hdr.msg_namelen;
+    WRK_ReadControl(&b->rx[i].msg_hdr, &b->pkt[i]);
+    WRK_PrepareRequest(w, &b->pkt[i]);
+  }
+  for (i = 0; i < n; i++) {
     struct msghdr *m = &b->rx[i].msg_hdr;
     WRK_Packet *pkt = &b->pkt[i];
     size_t len = b->rx[i].msg_len;
     WRK_Reply r;
 
-    pkt->peer_len = m->msg_namelen;
-    WRK_ReadControl(m, pkt);
     if (m->msg_flags & MSG_TRUNC)
       len = 0; /* longer than any request we answer: malformed */
     r = WRK_HandleRequest(w, b->rx_buf[i], len, pkt, b->tx_buf[n_tx]);

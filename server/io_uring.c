@@ -1,7 +1,7 @@
 /* io_uring.c - the default I/O backend: one io_uring per worker, a multishot recvmsg per
-   socket drawing on a ring of provided buffers, and sendmsg requests queued for the whole
-   batch of completions and submitted together with the next wait. A kernel without what
-   this needs makes probe fail, and the server falls back to the mmsg backend.
+   socket drawing on a ring of provided buffers, and the replies of each round of
+   completions sent together with one sendmmsg per socket. A kernel without what this
+   needs makes probe fail, and the server falls back to the mmsg backend.
    Worker thread only. */
 #include <errno.h>
 #include <liburing.h>
@@ -25,7 +25,6 @@
 
 /* user_data: the kind in the top byte, an index below */
 #define UD_RECV      (1ULL << 56)
-#define UD_SEND      (2ULL << 56)
 #define UD_WAKE      (3ULL << 56)
 #define UD_ERRQ      (4ULL << 56)
 #define UD_KIND(ud)  ((ud) & (0xffULL << 56))
@@ -37,6 +36,9 @@ typedef struct {
   WRK_Packet pkt;
   WRK_Reply reply;
   int fd_index; /* the reply leaves on the socket the request came in on */
+  int bid;      /* the provided buffer holding the request */
+  const uint8_t *req;
+  size_t req_len;
   uint8_t buf[WRK_MAX_REQUEST];
   _Alignas(struct cmsghdr) uint8_t ctl[WRK_CMSG_SPACE];
 } SendSlot;
@@ -49,7 +51,10 @@ typedef struct {
   SendSlot *slots;
   int free_slots[SEND_SLOTS];
   int n_free;
-  int pending[SEND_SLOTS]; /* slots filled in this batch, to stamp and queue */
+  int taken[SEND_SLOTS]; /* slots holding requests of this round, to answer */
+  int n_taken;
+  int pending[SEND_SLOTS]; /* slots holding replies of this round, to stamp and send */
+  struct mmsghdr batch[SEND_SLOTS];
   int n_pending;
   int bufs_returned;
   unsigned rearm_mask; /* sockets whose receive could not be re-armed: retried each round */
@@ -137,6 +142,9 @@ static int arm_wake(Uring *u, WRK_Worker *w)
   return 0;
 }
 
+static void answer_taken(Uring *u, WRK_Worker *w);
+static void send_replies(Uring *u, WRK_Worker *w);
+
 static void return_buffer(Uring *u, int bid)
 {
   io_uring_buf_ring_add(u->br, u->bufs + (size_t) bid * BUF_SIZE, BUF_SIZE,
@@ -144,14 +152,15 @@ static void return_buffer(Uring *u, int bid)
                         u->bufs_returned++);
 }
 
-static void handle_datagram(Uring *u, WRK_Worker *w, struct io_uring_cqe *cqe, int fd_index)
+/* First pass over a round's completions: take the datagram's address, control data and
+   payload into a slot, and start fetching its client-log record. */
+static void take_datagram(Uring *u, WRK_Worker *w, struct io_uring_cqe *cqe, int fd_index)
 {
   int bid = (int) (cqe->flags >> IORING_CQE_BUFFER_SHIFT);
   uint8_t *buf = u->bufs + (size_t) bid * BUF_SIZE;
   struct io_uring_recvmsg_out *out;
   struct msghdr ctl;
   SendSlot *s;
-  size_t len;
   int slot;
 
   out = io_uring_recvmsg_validate(buf, cqe->res, &u->recv_tmpl);
@@ -161,15 +170,12 @@ static void handle_datagram(Uring *u, WRK_Worker *w, struct io_uring_cqe *cqe, i
     return_buffer(u, bid);
     return;
   }
-  if (u->n_free == 0) {
-    SVS_INC(w->stats, received);
-    SVS_INC(w->stats, drop_backlog);
-    return_buffer(u, bid);
-    return;
-  }
+  if (u->n_free == 0)
+    answer_taken(u, w); /* a long round: answer what is taken to free the slots */
   slot = u->free_slots[--u->n_free];
   s = &u->slots[slot];
   s->fd_index = fd_index;
+  s->bid = bid;
 
   memset(&s->pkt.peer, 0, sizeof(s->pkt.peer));
   s->pkt.peer_len = out->namelen <= sizeof(s->pkt.peer) ? out->namelen : sizeof(s->pkt.peer);
@@ -179,29 +185,44 @@ static void handle_datagram(Uring *u, WRK_Worker *w, struct io_uring_cqe *cqe, i
   ctl.msg_control = io_uring_recvmsg_cmsg_firsthdr(out, &u->recv_tmpl);
   ctl.msg_controllen = ctl.msg_control ? out->controllen : 0;
   WRK_ReadControl(&ctl, &s->pkt);
+  WRK_PrepareRequest(w, &s->pkt);
 
-  len = io_uring_recvmsg_payload_length(out, cqe->res, &u->recv_tmpl);
+  s->req = io_uring_recvmsg_payload(out, &u->recv_tmpl);
+  s->req_len = io_uring_recvmsg_payload_length(out, cqe->res, &u->recv_tmpl);
   if (out->flags & MSG_TRUNC)
-    len = 0; /* longer than any request we answer: malformed */
-  s->reply =
-      WRK_HandleRequest(w, io_uring_recvmsg_payload(out, &u->recv_tmpl), len, &s->pkt, s->buf);
-  return_buffer(u, bid);
-
-  if (s->reply.len == 0) {
-    u->free_slots[u->n_free++] = slot;
-    return;
-  }
-  u->pending[u->n_pending++] = slot;
+    s->req_len = 0; /* longer than any request we answer: malformed */
+  u->taken[u->n_taken++] = slot;
 }
 
-/* Stamp the batch's replies as late as possible and queue their sends. */
-static void queue_replies(Uring *u, WRK_Worker *w)
+/* Second pass: answer the taken datagrams (their records are in cache by now), give their
+   buffers back, and send the replies. */
+static void answer_taken(Uring *u, WRK_Worker *w)
 {
   int i;
 
+  for (i = 0; i < u->n_taken; i++) {
+    int slot = u->taken[i];
+    SendSlot *s = &u->slots[slot];
+
+    s->reply = WRK_HandleRequest(w, s->req, s->req_len, &s->pkt, s->buf);
+    return_buffer(u, s->bid);
+    if (s->reply.len == 0)
+      u->free_slots[u->n_free++] = slot;
+    else
+      u->pending[u->n_pending++] = slot;
+  }
+  u->n_taken = 0;
+  send_replies(u, w);
+}
+
+/* Stamp the round's replies as late as possible and send them, one sendmmsg per socket:
+   io_uring's per-message sendmsg costs more per reply than one batched system call. */
+static void send_replies(Uring *u, WRK_Worker *w)
+{
+  int i, f;
+
   for (i = 0; i < u->n_pending; i++) {
     SendSlot *s = &u->slots[u->pending[i]];
-    struct io_uring_sqe *sqe;
 
     WRK_FinishReply(w, s->buf, &s->reply);
     s->iov.iov_base = s->buf;
@@ -213,16 +234,36 @@ static void queue_replies(Uring *u, WRK_Worker *w)
     s->msg.msg_iovlen = 1;
     s->msg.msg_controllen = WRK_WriteControl(&s->pkt, &s->reply, s->ctl);
     s->msg.msg_control = s->msg.msg_controllen ? s->ctl : NULL;
-
-    sqe = get_sqe(u);
-    if (!sqe) {
-      SVS_INC(w->stats, drop_send);
-      u->free_slots[u->n_free++] = u->pending[i];
-      continue;
-    }
-    io_uring_prep_sendmsg(sqe, w->fds[s->fd_index], &s->msg, 0);
-    io_uring_sqe_set_data64(sqe, UD_SEND | (uint64_t) u->pending[i]);
   }
+
+  for (f = 0; f < w->n_fds; f++) {
+    int n = 0, sent = 0;
+
+    for (i = 0; i < u->n_pending; i++) {
+      SendSlot *s = &u->slots[u->pending[i]];
+
+      if (s->fd_index == f)
+        u->batch[n++].msg_hdr = s->msg;
+    }
+    while (sent < n) {
+      int r = sendmmsg(w->fds[f], u->batch + sent, (unsigned) (n - sent), 0);
+
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0) {
+        /* skip the datagram that failed and go on with the rest */
+        SVS_INC(w->stats, drop_send);
+        sent++;
+        continue;
+      }
+      for (i = 0; i < r; i++)
+        SVS_INC(w->stats, replied);
+      sent += r;
+    }
+  }
+
+  for (i = 0; i < u->n_pending; i++)
+    u->free_slots[u->n_free++] = u->pending[i];
   u->n_pending = 0;
 }
 
@@ -316,17 +357,10 @@ static int uring_run(WRK_Worker *w)
       switch (UD_KIND(ud)) {
       case UD_RECV:
         if (cqe->res >= 0 && (cqe->flags & IORING_CQE_F_BUFFER))
-          handle_datagram(u, w, cqe, (int) UD_INDEX(ud));
+          take_datagram(u, w, cqe, (int) UD_INDEX(ud));
         /* -ENOBUFS (all buffers in use) or any other end of the multishot: re-arm */
         if (!(cqe->flags & IORING_CQE_F_MORE) && arm_recv(u, w, (int) UD_INDEX(ud)) < 0)
           u->rearm_mask |= 1U << UD_INDEX(ud);
-        break;
-      case UD_SEND:
-        if (cqe->res >= 0)
-          SVS_INC(w->stats, replied);
-        else
-          SVS_INC(w->stats, drop_send);
-        u->free_slots[u->n_free++] = (int) UD_INDEX(ud);
         break;
       case UD_ERRQ:
         WRK_ReadErrQueue(w, w->fds[UD_INDEX(ud)]);
@@ -340,11 +374,11 @@ static int uring_run(WRK_Worker *w)
       }
     }
     io_uring_cq_advance(&u->ring, seen);
+    answer_taken(u, w);
     if (u->bufs_returned) {
       io_uring_buf_ring_advance(u->br, u->bufs_returned);
       u->bufs_returned = 0;
     }
-    queue_replies(u, w);
   }
 
   teardown(u);

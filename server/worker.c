@@ -66,6 +66,15 @@ void WRK_BeginBatch(WRK_Worker *w)
   CST_Read(&w->clock);
 }
 
+void WRK_PrepareRequest(WRK_Worker *w, WRK_Packet *pkt)
+{
+  CLG_Table *t = w->shared->clientlog;
+
+  pkt->have_key = t && CLG_MakeKey(t, (const struct sockaddr *) &pkt->peer, &pkt->key) == 0;
+  if (pkt->have_key)
+    CLG_Prefetch(t, &pkt->key);
+}
+
 WRK_Reply WRK_HandleRequest(WRK_Worker *w, const uint8_t *req, size_t len,
                             const WRK_Packet *pkt, uint8_t *reply)
 {
@@ -105,8 +114,11 @@ WRK_Reply WRK_HandleRequest(WRK_Worker *w, const uint8_t *req, size_t len,
   ctx.random = FRD_Next32(&w->rng);
 
   if (sh->clientlog) {
-    CLG_Decision d = CLG_LogNtpRequest(sh->clientlog, (const struct sockaddr *) &pkt->peer,
-                                       &pkt->rx, FRD_Next32(&w->rng), &out.ref);
+    CLG_Decision d =
+        pkt->have_key ? CLG_LogNtpRequestKey(sh->clientlog, &pkt->key, &pkt->rx,
+                                             FRD_Next32(&w->rng), &out.ref)
+                      : CLG_LogNtpRequest(sh->clientlog, (const struct sockaddr *) &pkt->peer,
+                                          &pkt->rx, FRD_Next32(&w->rng), &out.ref);
 
     if (out.ref.evicted)
       SVS_INC(w->stats, clientlog_evicted);

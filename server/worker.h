@@ -81,6 +81,8 @@ typedef struct {
   int family;
   struct in_pktinfo local4;  /* destination address of the request (IPv4) */
   struct in6_pktinfo local6; /* (IPv6) */
+  int have_key;              /* WRK_PrepareRequest computed the client-log key */
+  CLG_Key key;
 } WRK_Packet;
 
 /* What the request path decided. */
@@ -101,6 +103,11 @@ int WRK_Join(WRK_Worker *w);
 
 /* Worker thread: refresh the clock snapshot (once per batch of datagrams). */
 void WRK_BeginBatch(WRK_Worker *w);
+
+/* Worker thread: before WRK_HandleRequest, for each datagram of a batch in turn: compute
+   the client's client-log key and start fetching its record, so that the batch's cache
+   misses overlap instead of following one another. */
+void WRK_PrepareRequest(WRK_Worker *w, WRK_Packet *pkt);
 
 /* Worker thread: the request path. `reply` has room for WRK_MAX_REQUEST bytes. */
 WRK_Reply WRK_HandleRequest(WRK_Worker *w, const uint8_t *req, size_t len,
