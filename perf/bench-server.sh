@@ -35,6 +35,7 @@ usage: perf/bench-server.sh [options]
   --pin               generator on CPU 0, single-threaded servers on CPU 1
   --perf-args ARGS    extra kairos-perf options (e.g. "--sockets 32 --threads 2")
   --keep              keep the temporary directory (configs, logs, JSON summaries)
+  --serverio IO       kairosd's I/O backend, uring or mmsg (default: kairosd's default)
 EOF
 }
 
@@ -56,6 +57,7 @@ MAX_TIME=300
 PIN=0
 PERF_ARGS=
 KEEP=0
+SERVERIO=
 
 while [ $# -gt 0 ]; do
   case $1 in
@@ -76,6 +78,7 @@ while [ $# -gt 0 ]; do
   --pin) PIN=1 ;;
   --perf-args) PERF_ARGS=$2; shift ;;
   --keep) KEEP=1 ;;
+  --serverio) SERVERIO=$2; shift ;;
   -h | --help) usage; exit 0 ;;
   *) echo "bench-server.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -215,6 +218,7 @@ clientloglimit 1073741824
 serverthreads $2
 pidfile $T/kairosd-$2.pid
 EOF
+  [ -n "$SERVERIO" ] && echo "serverio $SERVERIO"
   [ "$RATELIMIT" != off ] && echo "ratelimit $RATELIMIT"
 }
 
