@@ -52,7 +52,7 @@ static void prepare_rx(Buffers *b)
 /* Receive and answer up to one batch from fd; returns the number of datagrams read. */
 static int serve_batch(WRK_Worker *w, Buffers *b, int fd)
 {
-  int i, n, n_tx = 0, sent = 0;
+  int i, n, n_tx = 0;
 
   prepare_rx(b);
   n = recvmmsg(fd, b->rx, BATCH, MSG_DONTWAIT, NULL);
@@ -98,21 +98,7 @@ static int serve_batch(WRK_Worker *w, Buffers *b, int fd)
     m->msg_control = m->msg_controllen ? b->tx_ctl[i] : NULL;
   }
 
-  while (sent < n_tx) {
-    int r = sendmmsg(fd, b->tx + sent, (unsigned) (n_tx - sent), 0);
-
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r <= 0) {
-      /* skip the datagram that failed and go on with the rest */
-      SVS_INC(w->stats, drop_send);
-      sent++;
-      continue;
-    }
-    for (i = 0; i < r; i++)
-      SVS_INC(w->stats, replied);
-    sent += r;
-  }
+  WRK_SendBatch(w, fd, b->tx, n_tx);
   return n;
 }
 

@@ -237,7 +237,7 @@ static void send_replies(Uring *u, WRK_Worker *w)
   }
 
   for (f = 0; f < w->n_fds; f++) {
-    int n = 0, sent = 0;
+    int n = 0;
 
     for (i = 0; i < u->n_pending; i++) {
       SendSlot *s = &u->slots[u->pending[i]];
@@ -245,21 +245,7 @@ static void send_replies(Uring *u, WRK_Worker *w)
       if (s->fd_index == f)
         u->batch[n++].msg_hdr = s->msg;
     }
-    while (sent < n) {
-      int r = sendmmsg(w->fds[f], u->batch + sent, (unsigned) (n - sent), 0);
-
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r <= 0) {
-        /* skip the datagram that failed and go on with the rest */
-        SVS_INC(w->stats, drop_send);
-        sent++;
-        continue;
-      }
-      for (i = 0; i < r; i++)
-        SVS_INC(w->stats, replied);
-      sent += r;
-    }
+    WRK_SendBatch(w, w->fds[f], u->batch, n);
   }
 
   for (i = 0; i < u->n_pending; i++)

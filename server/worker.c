@@ -189,6 +189,27 @@ void WRK_FinishReply(WRK_Worker *w, uint8_t *reply, WRK_Reply *r)
   }
 }
 
+void WRK_SendBatch(WRK_Worker *w, int fd, struct mmsghdr *msgs, int n)
+{
+  int i, sent = 0;
+
+  while (sent < n) {
+    int r = sendmmsg(fd, msgs + sent, (unsigned) (n - sent), 0);
+
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0) {
+      /* skip the datagram that failed and go on with the rest */
+      SVS_INC(w->stats, drop_send);
+      sent++;
+      continue;
+    }
+    for (i = 0; i < r; i++)
+      SVS_INC(w->stats, replied);
+    sent += r;
+  }
+}
+
 void WRK_ReadErrQueue(WRK_Worker *w, int fd)
 {
   int i;

@@ -117,6 +117,10 @@ WRK_Reply WRK_HandleRequest(WRK_Worker *w, const uint8_t *req, size_t len,
    into a basic-mode reply, and keep it in the client log for a later interleaved reply. */
 void WRK_FinishReply(WRK_Worker *w, uint8_t *reply, WRK_Reply *r);
 
+/* Worker thread: send n prepared replies on fd with as few sendmmsg calls as it takes,
+   counting each as replied or (a failed one, skipped) as drop_send. */
+void WRK_SendBatch(WRK_Worker *w, int fd, struct mmsghdr *msgs, int n);
+
 /* Worker thread: read the kernel transmit timestamps queued on fd's error queue and keep
    them in the client log in place of the software ones. */
 void WRK_ReadErrQueue(WRK_Worker *w, int fd);
