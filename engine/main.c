@@ -28,8 +28,12 @@
 /* Used when no -f is given, no directive is on the command line and KAIROS_CONF_PATH does
    not exist: a loopback server to try kairos out with `make run`. */
 static const char default_config[] =
-    "# kairosd's embedded default configuration\n"
-    "# Serve time on loopback as a local stratum-10 reference.\n"
+    "# kairosd's embedded default configuration: serve NTP to this machine only,\n"
+    "# on loopback port 123, as a local stratum-10 reference.\n"
+    "bindaddress 127.0.0.1\n"
+    "bindaddress ::1\n"
+    "allow 127.0.0.1\n"
+    "allow ::1\n"
     "local stratum 10\n"
     "pidfile " DEFAULT_PIDFILE "\n";
 
