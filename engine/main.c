@@ -164,28 +164,42 @@ static int measure_precision(void)
 }
 
 /* Until the client lands, the served clock is the local reference (when configured) or
-   unsynchronised. */
+   unsynchronised. The local reference is republished every second so that its reference
+   time stays one second old, as chronyd's does. */
+static CST_State served_state;
+
+static void publish_local_state(void *arg)
+{
+  (void) arg;
+  CLK_ReadTime(&served_state.base);
+  served_state.reference_time = served_state.base;
+  served_state.reference_time.tv_sec -= 1;
+  CST_Publish(&served_state);
+  SCH_AddTimeout(1.0, publish_local_state, NULL);
+}
+
 static void publish_initial_state(void)
 {
   CNF_Entry local = CNF_Last("local");
-  CST_State st;
+  CST_State *st = &served_state;
 
-  memset(&st, 0, sizeof(st));
-  CLK_ReadTime(&st.base);
-  st.precision = (int8_t) measure_precision();
+  memset(st, 0, sizeof(*st));
+  CLK_ReadTime(&st->base);
+  st->precision = (int8_t) measure_precision();
   if (local) {
-    st.stratum = (uint8_t) CNF_EntryOptionInt(local, "stratum", 10);
-    st.leap = 0;
-    st.refid = LOCAL_REFID;
-    st.reference_time = st.base;
-    st.synchronised = 1;
+    st->stratum = (uint8_t) CNF_EntryOptionInt(local, "stratum", 10);
+    st->leap = 0;
+    st->refid = LOCAL_REFID;
+    st->root_dispersion = ldexp(1.0, st->precision);
+    st->synchronised = 1;
+    publish_local_state(NULL);
   } else {
-    st.stratum = 16;
-    st.leap = 3;
+    st->stratum = 16;
+    st->leap = 3;
+    CST_Publish(st);
   }
-  CST_Publish(&st);
-  LOG(LOGS_INFO, "clock state: stratum %d, %s, precision 2^%d s", st.stratum,
-      local ? "local reference" : "unsynchronised", st.precision);
+  LOG(LOGS_INFO, "clock state: stratum %d, %s, precision 2^%d s", st->stratum,
+      local ? "local reference" : "unsynchronised", st->precision);
 }
 
 static volatile sig_atomic_t stats_requested;
@@ -334,7 +348,8 @@ int main(int argc, char **argv)
   else
     status = 0;
   LOG(LOGS_INFO, "kairosd exiting");
-  SRV_Finalise();
+  if (SRV_Finalise() < 0)
+    status = 1;
 
 out_engine:
   SCH_Finalise();

@@ -58,6 +58,7 @@ typedef struct {
   int n_pending;
   int bufs_returned;
   unsigned rearm_mask; /* sockets whose receive could not be re-armed: retried each round */
+  unsigned errq_rearm_mask; /* likewise for their error-queue polls */
   uint64_t wake_value;
 } Uring;
 
@@ -75,24 +76,6 @@ static int init_ring(struct io_uring *ring)
     r = io_uring_queue_init_params(RING_ENTRIES, ring, &p);
   }
   return r;
-}
-
-static int uring_probe(void)
-{
-  struct io_uring ring;
-  struct io_uring_probe *probe;
-  int r, ok;
-
-  r = init_ring(&ring);
-  if (r < 0)
-    return r;
-  probe = io_uring_get_probe_ring(&ring);
-  ok = probe && io_uring_opcode_supported(probe, IORING_OP_RECVMSG) &&
-       io_uring_opcode_supported(probe, IORING_OP_SENDMSG);
-  if (probe)
-    io_uring_free_probe(probe);
-  io_uring_queue_exit(&ring);
-  return ok ? 0 : -EOPNOTSUPP;
 }
 
 static struct io_uring_sqe *get_sqe(Uring *u)
@@ -297,7 +280,7 @@ static int setup(Uring *u, WRK_Worker *w)
     if (w->shared->tx_timestamps && (r = arm_errqueue(u, w, i)) < 0)
       return r;
   }
-  return arm_wake(u, w);
+  return w->wake_fd >= 0 ? arm_wake(u, w) : 0;
 }
 
 static void teardown(Uring *u)
@@ -323,13 +306,16 @@ static int uring_run(WRK_Worker *w)
     unsigned head, seen = 0;
     int i;
 
-    for (i = 0; u->rearm_mask && i < w->n_fds; i++)
+    for (i = 0; (u->rearm_mask || u->errq_rearm_mask) && i < w->n_fds; i++) {
       if ((u->rearm_mask & (1U << i)) && arm_recv(u, w, i) == 0)
         u->rearm_mask &= ~(1U << i);
+      if ((u->errq_rearm_mask & (1U << i)) && arm_errqueue(u, w, i) == 0)
+        u->errq_rearm_mask &= ~(1U << i);
+    }
 
     r = io_uring_submit_and_wait(&u->ring, 1);
-    if (r == -EINTR || r >= 0) {
-      r = 0;
+    if (r == -EINTR || r == -EAGAIN || r == -EBUSY || r >= 0) {
+      r = 0; /* a signal, or the kernel short of resources for a moment: go round */
     } else {
       break;
     }
@@ -344,14 +330,17 @@ static int uring_run(WRK_Worker *w)
       case UD_RECV:
         if (cqe->res >= 0 && (cqe->flags & IORING_CQE_F_BUFFER))
           take_datagram(u, w, cqe, (int) UD_INDEX(ud));
+        else if (cqe->res < 0 && cqe->res != -ENOBUFS)
+          LOG_RATE_LIMITED(LOGS_WARN, "worker %d: receive failed: %s", w->id,
+                           strerror(-cqe->res));
         /* -ENOBUFS (all buffers in use) or any other end of the multishot: re-arm */
         if (!(cqe->flags & IORING_CQE_F_MORE) && arm_recv(u, w, (int) UD_INDEX(ud)) < 0)
           u->rearm_mask |= 1U << UD_INDEX(ud);
         break;
       case UD_ERRQ:
         WRK_ReadErrQueue(w, w->fds[UD_INDEX(ud)]);
-        if (!(cqe->flags & IORING_CQE_F_MORE))
-          arm_errqueue(u, w, (int) UD_INDEX(ud));
+        if (!(cqe->flags & IORING_CQE_F_MORE) && arm_errqueue(u, w, (int) UD_INDEX(ud)) < 0)
+          u->errq_rearm_mask |= 1U << UD_INDEX(ud);
         break;
       case UD_WAKE:
         if (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE))
@@ -369,6 +358,69 @@ static int uring_run(WRK_Worker *w)
 
   teardown(u);
   free(u);
+  return r;
+}
+
+/* Probe by doing what a worker does: set up a ring with provided buffers and a multishot
+   recvmsg on a loopback socket, send it a datagram and see it arrive with more to come.
+   Kernels before 6.0 fail one step or another. */
+static int uring_probe(void)
+{
+  struct sockaddr_in sin;
+  socklen_t len = sizeof(sin);
+  WRK_Shared shared;
+  WRK_Worker *w;
+  Uring *u;
+  int r, fd;
+
+  w = calloc(1, sizeof(*w));
+  u = malloc(sizeof(*u));
+  fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (!w || !u || fd < 0) {
+    r = fd < 0 ? -errno : -ENOMEM;
+    goto out;
+  }
+  memset(&sin, 0, sizeof(sin));
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd, (struct sockaddr *) &sin, sizeof(sin)) < 0 ||
+      getsockname(fd, (struct sockaddr *) &sin, &len) < 0) {
+    r = -errno;
+    goto out;
+  }
+  memset(&shared, 0, sizeof(shared));
+  w->shared = &shared;
+  w->fds[0] = fd;
+  w->n_fds = 1;
+  w->wake_fd = -1; /* no wake read: arm_wake is not needed to probe */
+
+  r = setup(u, w);
+  if (r == 0 && sendto(fd, "", 1, 0, (struct sockaddr *) &sin, sizeof(sin)) < 0)
+    r = -errno;
+  if (r == 0) {
+    struct __kernel_timespec ts = { 1, 0 };
+    struct io_uring_cqe *cqe;
+
+    cqe = NULL;
+    r = io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL);
+    if (r >= 0 && !cqe)
+      r = -ETIME;
+    if (r >= 0) {
+      r = 0; /* liburing 2.3 may return the count of submissions here */
+      if (UD_KIND(cqe->user_data) != UD_RECV)
+        r = -EPROTO;
+      else if (cqe->res < 0)
+        r = cqe->res;
+      else if (!(cqe->flags & IORING_CQE_F_BUFFER) || !(cqe->flags & IORING_CQE_F_MORE))
+        r = -EOPNOTSUPP;
+    }
+  }
+  teardown(u);
+out:
+  if (fd >= 0)
+    close(fd);
+  free(u);
+  free(w);
   return r;
 }
 

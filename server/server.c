@@ -25,6 +25,7 @@ typedef struct {
   struct sockaddr_storage addr;
   socklen_t len;
   int activated_fd; /* from systemd, or -1 */
+  int serving;      /* worker 0 has a socket on it */
   int reuseport;    /* the activated socket has SO_REUSEPORT: workers open their own */
 } Address;
 
@@ -183,34 +184,39 @@ static int take_activated_sockets(void)
 
 static int configure_addresses(void)
 {
-  int port = server_port(), have4 = 0, have6 = 0, r;
-  CNF_Entry e;
+  int port = server_port(), r;
+  CNF_Entry e, last4 = NULL, last6 = NULL;
 
   if (take_activated_sockets() > 0)
     return 0;
-  /* chrony: one bindaddress per family, the last one given wins */
-  for (e = CNF_First("bindaddress"); e; e = CNF_Next(e)) {
-    const char *text = CNF_EntryArgString(e, 0, "");
-
-    if (strchr(text, ':'))
-      have6 = 1;
-    else
-      have4 = 1;
-  }
-  if (have4 || have6) {
-    CNF_Entry last4 = NULL, last6 = NULL;
-
-    for (e = CNF_First("bindaddress"); e; e = CNF_Next(e))
-      *(strchr(CNF_EntryArgString(e, 0, ""), ':') ? &last6 : &last4) = e;
-    if (last4 && (r = add_address(AF_INET, CNF_EntryArgString(last4, 0, ""), port)) < 0)
-      return r;
-    if (last6 && (r = add_address(AF_INET6, CNF_EntryArgString(last6, 0, ""), port)) < 0)
-      return r;
-    return 0;
-  }
-  if ((r = add_address(AF_INET, "0.0.0.0", port)) < 0)
+  /* chrony: one bindaddress per family, the last one given wins; a family without one
+     is served on its wildcard address; a family no allow rule admits is not opened */
+  for (e = CNF_First("bindaddress"); e; e = CNF_Next(e))
+    *(strchr(CNF_EntryArgString(e, 0, ""), ':') ? &last6 : &last4) = e;
+  if (ACL_IsAnyAllowed(srv.acl, AF_INET) &&
+      (r = add_address(AF_INET, last4 ? CNF_EntryArgString(last4, 0, "") : "0.0.0.0", port)) <
+          0)
     return r;
-  return add_address(AF_INET6, "::", port);
+  if (ACL_IsAnyAllowed(srv.acl, AF_INET6) &&
+      (r = add_address(AF_INET6, last6 ? CNF_EntryArgString(last6, 0, "") : "::", port)) < 0)
+    return r;
+  return 0;
+}
+
+/* SO_REUSEPORT would let our sockets join another server's on the same port (chronyd
+   sets it too), silently splitting the clients: a plain bind first finds it in use. */
+static int check_not_in_use(const Address *a)
+{
+  int fd = socket(a->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0), on = 1, r = 0;
+
+  if (fd < 0)
+    return 0; /* no such family here: open_socket says so */
+  if (a->addr.ss_family == AF_INET6)
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+  if (bind(fd, (const struct sockaddr *) &a->addr, a->len) < 0 && errno == EADDRINUSE)
+    r = -EADDRINUSE;
+  close(fd);
+  return r;
 }
 
 static int is_wildcard(const Address *a)
@@ -308,6 +314,8 @@ static int open_worker_sockets(WRK_Worker *w)
       return fd;
     }
     w->fds[w->n_fds++] = fd;
+    if (w->id == 0)
+      a->serving = 1;
   }
   return w->n_fds > 0 ? 0 : -EADDRNOTAVAIL;
 }
@@ -363,11 +371,23 @@ int SRV_Initialise(void)
     goto fail;
   }
 
+  for (i = 0; i < srv.n_addrs; i++) {
+    char text[64];
+
+    if (srv.addrs[i].activated_fd < 0 && (r = check_not_in_use(&srv.addrs[i])) < 0) {
+      LOG(LOGS_ERR, "cannot serve NTP on %s: address already in use",
+          address_text(&srv.addrs[i], text, sizeof(text)));
+      goto fail;
+    }
+  }
+
   threads = conf_int("serverthreads", sysconf(_SC_NPROCESSORS_ONLN));
   srv.n_workers = threads > 0 ? (int) threads : 1;
   backend = choose_backend();
   srv.shared.acl = srv.acl;
   srv.shared.clientlog = srv.clientlog;
+  e = CNF_Last("ratelimit");
+  srv.shared.min_poll = e && srv.clientlog ? (int) CNF_EntryOptionInt(e, "interval", 3) : -128;
 
   srv.workers = calloc((size_t) srv.n_workers, sizeof(*srv.workers));
   if (posix_memalign((void **) &srv.stats, 64, (size_t) srv.n_workers * sizeof(*srv.stats)))
@@ -391,8 +411,12 @@ int SRV_Initialise(void)
   }
   for (i = 0; i < srv.n_workers; i++) {
     if ((r = WRK_Start(&srv.workers[i])) < 0) {
+      int started = i;
+
       LOG(LOGS_ERR, "cannot start server worker %d: %s", i, strerror(-r));
-      srv.n_workers = i; /* only those started are stopped and joined */
+      for (; i < srv.n_workers; i++)
+        close_worker_sockets(&srv.workers[i]);
+      srv.n_workers = started; /* only those started are stopped and joined */
       srv.running = 1;
       SRV_Finalise();
       return r;
@@ -403,7 +427,7 @@ int SRV_Initialise(void)
     char text[64];
 
     for (i = 0; i < srv.n_addrs; i++)
-      if (srv.workers[0].n_fds > i || srv.addrs[i].activated_fd >= 0)
+      if (srv.addrs[i].serving)
         LOG(LOGS_INFO, "serving NTP on %s", address_text(&srv.addrs[i], text, sizeof(text)));
   }
   LOG(LOGS_INFO, "NTP server: %d worker%s, %s I/O, %s TX timestamps for interleaved mode",
@@ -415,6 +439,9 @@ fail:
   if (srv.workers)
     for (i = 0; i < srv.n_workers; i++)
       close_worker_sockets(&srv.workers[i]);
+  for (i = 0; i < srv.n_addrs; i++)
+    if (srv.addrs[i].activated_fd >= 0)
+      close(srv.addrs[i].activated_fd);
   free(srv.workers);
   free(srv.stats);
   if (srv.clientlog)
@@ -452,16 +479,17 @@ void SRV_LogStats(void)
   SVS_Log("total", &c);
 }
 
-void SRV_Finalise(void)
+int SRV_Finalise(void)
 {
-  int i;
+  int i, r = 0;
 
   if (!srv.running)
-    return;
+    return 0;
   for (i = 0; i < srv.n_workers; i++)
     WRK_Stop(&srv.workers[i]);
   for (i = 0; i < srv.n_workers; i++)
-    WRK_Join(&srv.workers[i]);
+    if (WRK_Join(&srv.workers[i]) < 0)
+      r = -1;
   SRV_LogStats();
   for (i = 0; i < srv.n_workers; i++)
     close_worker_sockets(&srv.workers[i]);
@@ -474,4 +502,5 @@ void SRV_Finalise(void)
     CLG_Destroy(srv.clientlog);
   ACL_Destroy(srv.acl);
   memset(&srv, 0, sizeof(srv));
+  return r;
 }

@@ -12,8 +12,9 @@ int SRV_IsConfigured(void);
 
 /* Start the server from the parsed configuration. 0 or a negative errno (logged). */
 int SRV_Initialise(void);
-/* Stop and join the workers, log the final counters, free everything. */
-void SRV_Finalise(void);
+/* Stop and join the workers, log the final counters, free everything. Returns -1 if a
+   worker had failed (kairosd then exits with status 1), else 0. */
+int SRV_Finalise(void);
 
 /* Counters summed over the workers; and the log line SIGUSR1 asks for. */
 void SRV_GetStats(SVS_Counters *total);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "engine/logging.h"
+#include "engine/sched.h"
 #include "server/reply.h"
 #include "server/worker.h"
 
@@ -20,9 +21,13 @@ static void *worker_main(void *arg)
 
   FRD_Init(&w->rng);
   w->result = w->backend->run(w);
-  if (w->result < 0)
+  if (w->result < 0) {
+    /* its SO_REUSEPORT sockets would still take its share of the clients: better to stop
+       the daemon loudly than to leave them unanswered */
     LOG(LOGS_ERR, "server worker %d (%s) stopped: %s", w->id, w->backend->name,
         strerror(-w->result));
+    SCH_QuitProgram();
+  }
   return NULL;
 }
 
@@ -108,6 +113,10 @@ WRK_Reply WRK_HandleRequest(WRK_Worker *w, const uint8_t *req, size_t len,
     return out;
   }
 
+  /* as chrony: tell a rate-limited client not to poll faster than the limit */
+  if (request.poll < sh->min_poll)
+    request.poll = (int8_t) sh->min_poll;
+
   memset(&ctx, 0, sizeof(ctx));
   ctx.clock = &w->clock;
   ctx.rx_system = pkt->rx;
@@ -128,10 +137,9 @@ WRK_Reply WRK_HandleRequest(WRK_Worker *w, const uint8_t *req, size_t len,
     }
     if (d == CLG_KOD) {
       ctx.kod_rate = 1;
-    } else if (!NWR_Ts64IsZero(&request.origin) &&
+    } else if (request.version == 4 && RPL_MaybeOurReceive(&request.origin) &&
                CLG_GetInterleaved(sh->clientlog, &out.ref, &prev_rx, &prev_tx) &&
-               NWR_Ts64Equal(&request.origin, &prev_rx) &&
-               !NWR_Ts64Equal(&request.receive, &request.transmit)) {
+               RPL_IsInterleaved(&request, &prev_rx)) {
       /* RFC 9769: the client's origin is our previous receive timestamp, so it asks for
          the transmit timestamp of our previous reply */
       ctx.interleaved_rx = &prev_rx;
@@ -180,7 +188,9 @@ void WRK_FinishReply(WRK_Worker *w, uint8_t *reply, WRK_Reply *r)
   if (r->want_tx_ts) {
     WRK_TxPending *p;
 
-    r->tx_key = w->tx_key++;
+    /* the worker's id in the top bits: workers sharing one socket (socket activation
+       without SO_REUSEPORT) read each other's timestamps and must not take them */
+    r->tx_key = (uint32_t) w->id << 24 | (w->tx_key++ & 0xffffff);
     p = &w->tx_pending[r->tx_key % WRK_TX_PENDING];
     p->ref = r->ref;
     p->rx_sent = r->rx_sent;
@@ -198,6 +208,12 @@ void WRK_SendBatch(WRK_Worker *w, int fd, struct mmsghdr *msgs, int n)
 
     if (r < 0 && errno == EINTR)
       continue;
+    if (r < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
+      /* the socket's send queue is full: the rest of the batch would fail the same way */
+      for (; sent < n; sent++)
+        SVS_INC(w->stats, drop_backlog);
+      break;
+    }
     if (r <= 0) {
       /* skip the datagram that failed and go on with the rest */
       SVS_INC(w->stats, drop_send);

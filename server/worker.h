@@ -30,10 +30,11 @@ typedef struct {
   const ACL_Table *acl;
   CLG_Table *clientlog; /* NULL with noclientlog: no rate limiting, no interleaved mode */
   int tx_timestamps;    /* kernel TX timestamps with keys we choose (WRK_ProbeTxTimestamps) */
+  int min_poll;         /* poll announced at least (the rate-limit interval), or -128 */
 } WRK_Shared;
 
 /* Interleaved replies waiting for their kernel transmit timestamp, by key. */
-#define WRK_TX_PENDING 256
+#define WRK_TX_PENDING 1024 /* >= the replies of one round */
 
 typedef struct {
   CLG_Ref ref;

@@ -24,6 +24,12 @@ CONF
   check "$io: kairosd starts" start_kairosd "$T/k.conf" "$T/log.$io"
   check "$io: backend as configured" grep -q "2 workers, $io I/O" "$T/log.$io"
 
+  # a second server on the same port is refused, not silently given half the clients
+  sed "s|^pidfile .*|pidfile $T/k2.pid|" "$T/k.conf" >"$T/k2.conf"
+  "$KAIROSD" -d -x -f "$T/k2.conf" 2>"$T/second.$io"
+  check "$io: a second kairosd on the port exits 1" [ $? -eq 1 ]
+  check "$io: ... saying the address is in use" grep -q "address already in use" "$T/second.$io"
+
   chronyd -Q -t 5 -f /dev/null "server 127.0.0.1 port $P iburst maxsamples 1" \
     >"$T/chronyd.$io" 2>&1
   check "$io: chronyd -Q gets time" grep -q "System clock wrong by" "$T/chronyd.$io"
