@@ -27,6 +27,7 @@
 #define UD_RECV      (1ULL << 56)
 #define UD_WAKE      (3ULL << 56)
 #define UD_ERRQ      (4ULL << 56)
+#define UD_CANCEL    (5ULL << 56)
 #define UD_KIND(ud)  ((ud) & (0xffULL << 56))
 #define UD_INDEX(ud) ((ud) & ((1ULL << 56) - 1))
 
@@ -283,10 +284,37 @@ static int setup(Uring *u, WRK_Worker *w)
   return w->wake_fd >= 0 ? arm_wake(u, w) : 0;
 }
 
+/* Cancel every request still in flight and reap their last completions, so the ring
+   holds no reference to our sockets when it goes: the kernel tears a ring down
+   asynchronously, and a socket it still referenced would stay bound for a moment after
+   kairosd exits, making a quick restart find the port "in use". */
+static void cancel_all(Uring *u)
+{
+  struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+  struct __kernel_timespec ts = { 0, 20000000 }; /* 20 ms of quiet: all reaped */
+  struct io_uring_cqe *cqe;
+  int i;
+
+  if (!sqe)
+    return;
+  io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+  io_uring_sqe_set_data64(sqe, UD_CANCEL);
+  io_uring_submit(&u->ring);
+  /* bounded: at most a few dozen requests are in flight (one receive and one error-queue
+     poll per socket, the wake read, the cancel itself) */
+  for (i = 0; i < 64; i++) {
+    if (io_uring_wait_cqe_timeout(&u->ring, &cqe, &ts) < 0)
+      break;
+    io_uring_cqe_seen(&u->ring, cqe);
+  }
+}
+
 static void teardown(Uring *u)
 {
-  if (u->ring.ring_fd > 0)
+  if (u->ring.ring_fd > 0) {
+    cancel_all(u);
     io_uring_queue_exit(&u->ring);
+  }
   free(u->br);
   free(u->bufs);
   free(u->slots);

@@ -207,16 +207,24 @@ static int configure_addresses(void)
    sets it too), silently splitting the clients: a plain bind first finds it in use. */
 static int check_not_in_use(const Address *a)
 {
-  int fd = socket(a->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0), on = 1, r = 0;
+  int on = 1, r, tries;
 
-  if (fd < 0)
-    return 0; /* no such family here: open_socket says so */
-  if (a->addr.ss_family == AF_INET6)
-    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
-  if (bind(fd, (const struct sockaddr *) &a->addr, a->len) < 0 && errno == EADDRINUSE)
-    r = -EADDRINUSE;
-  close(fd);
-  return r;
+  /* a kairosd that just exited may hold the port for a moment longer (the kernel frees
+     its sockets asynchronously): try for up to a second before calling the port taken */
+  for (tries = 0; tries < 10; tries++) {
+    int fd = socket(a->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+      return 0; /* no such family here: open_socket says so */
+    if (a->addr.ss_family == AF_INET6)
+      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+    r = bind(fd, (const struct sockaddr *) &a->addr, a->len) < 0 ? -errno : 0;
+    close(fd);
+    if (r != -EADDRINUSE)
+      return 0;
+    usleep(100000);
+  }
+  return -EADDRINUSE;
 }
 
 static int is_wildcard(const Address *a)

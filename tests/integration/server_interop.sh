@@ -7,8 +7,8 @@ PERF=$BUILD/perf/kairos-perf
 [ -x "$PERF" ] || { echo "kairos-perf not built"; exit 77; }
 command -v chronyd >/dev/null || { echo "chronyd missing"; exit 77; }
 
-P=$(free_udp_port)
 for io in uring mmsg; do
+  P=$(free_udp_port)
   # uring bound to 127.0.0.1; mmsg on the wildcard addresses (replies from IP_PKTINFO)
   bind="bindaddress 127.0.0.1"
   [ $io = mmsg ] && bind="# wildcard"
@@ -26,7 +26,7 @@ CONF
 
   # a second server on the same port is refused, not silently given half the clients
   sed "s|^pidfile .*|pidfile $T/k2.pid|" "$T/k.conf" >"$T/k2.conf"
-  "$KAIROSD" -d -x -f "$T/k2.conf" 2>"$T/second.$io"
+  timeout 10 "$KAIROSD" -d -x -f "$T/k2.conf" 2>"$T/second.$io"
   check "$io: a second kairosd on the port exits 1" [ $? -eq 1 ]
   check "$io: ... saying the address is in use" grep -q "address already in use" "$T/second.$io"
 
@@ -48,6 +48,9 @@ CONF
   check "$io: server counted its replies ($replied)" [ "${replied:-0}" -ge 4001 ]
   stop_kairosd
   check "$io: clean exit" [ $? -eq 0 ]
+  # a restart right away finds the port free: nothing of the old instance lingers
+  check "$io: restarts at once on the same port" start_kairosd "$T/k.conf" "$T/log2.$io"
+  stop_kairosd
 done
 
 # ntpdig queries port 123 only: give it a loopback of its own.

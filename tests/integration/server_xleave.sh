@@ -6,16 +6,16 @@
 . "$(dirname "$0")/lib.sh"
 command -v chronyd >/dev/null && command -v chronyc >/dev/null || { echo "chrony missing"; exit 77; }
 
-P=$(free_udp_port)
 mkdir -m 700 "$T/c"
-cat >"$T/c/chrony.conf" <<CONF
+for io in uring mmsg; do
+  P=$(free_udp_port)
+  cat >"$T/c/chrony.conf" <<CONF
 port 0
 cmdport 0
 bindcmdaddress $T/c/chronyd.sock
 pidfile $T/c/chronyd.pid
 server 127.0.0.1 port $P iburst xleave minpoll -3 maxpoll -3
 CONF
-for io in uring mmsg; do
   cat >"$T/k.conf" <<CONF
 port $P
 bindaddress 127.0.0.1
