@@ -84,18 +84,9 @@ static int serve_batch(WRK_Worker *w, Buffers *b, int fd)
 
   /* transmit timestamps as late as possible: just before the batch goes out */
   for (i = 0; i < n_tx; i++) {
-    struct msghdr *m = &b->tx[i].msg_hdr;
-
     WRK_FinishReply(w, b->tx_buf[i], &b->reply[i]);
-    b->tx_iov[i].iov_base = b->tx_buf[i];
-    b->tx_iov[i].iov_len = b->reply[i].len;
-    memset(m, 0, sizeof(*m));
-    m->msg_name = &b->tx_pkt[i]->peer;
-    m->msg_namelen = b->tx_pkt[i]->peer_len;
-    m->msg_iov = &b->tx_iov[i];
-    m->msg_iovlen = 1;
-    m->msg_controllen = WRK_WriteControl(b->tx_pkt[i], &b->reply[i], b->tx_ctl[i]);
-    m->msg_control = m->msg_controllen ? b->tx_ctl[i] : NULL;
+    WRK_BuildMessage(b->tx_pkt[i], &b->reply[i], b->tx_buf[i], &b->tx_iov[i], b->tx_ctl[i],
+                     &b->tx[i].msg_hdr);
   }
 
   WRK_SendBatch(w, fd, b->tx, n_tx);

@@ -209,15 +209,7 @@ static void send_replies(Uring *u, WRK_Worker *w)
     SendSlot *s = &u->slots[u->pending[i]];
 
     WRK_FinishReply(w, s->buf, &s->reply);
-    s->iov.iov_base = s->buf;
-    s->iov.iov_len = s->reply.len;
-    memset(&s->msg, 0, sizeof(s->msg));
-    s->msg.msg_name = &s->pkt.peer;
-    s->msg.msg_namelen = s->pkt.peer_len;
-    s->msg.msg_iov = &s->iov;
-    s->msg.msg_iovlen = 1;
-    s->msg.msg_controllen = WRK_WriteControl(&s->pkt, &s->reply, s->ctl);
-    s->msg.msg_control = s->msg.msg_controllen ? s->ctl : NULL;
+    WRK_BuildMessage(&s->pkt, &s->reply, s->buf, &s->iov, s->ctl, &s->msg);
   }
 
   for (f = 0; f < w->n_fds; f++) {

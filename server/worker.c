@@ -199,6 +199,20 @@ void WRK_FinishReply(WRK_Worker *w, uint8_t *reply, WRK_Reply *r)
   }
 }
 
+void WRK_BuildMessage(WRK_Packet *pkt, const WRK_Reply *r, uint8_t *reply, struct iovec *iov,
+                      void *ctl, struct msghdr *msg)
+{
+  iov->iov_base = reply;
+  iov->iov_len = r->len;
+  memset(msg, 0, sizeof(*msg));
+  msg->msg_name = &pkt->peer;
+  msg->msg_namelen = pkt->peer_len;
+  msg->msg_iov = iov;
+  msg->msg_iovlen = 1;
+  msg->msg_controllen = WRK_WriteControl(pkt, r, ctl);
+  msg->msg_control = msg->msg_controllen ? ctl : NULL;
+}
+
 void WRK_SendBatch(WRK_Worker *w, int fd, struct mmsghdr *msgs, int n)
 {
   int i, sent = 0;

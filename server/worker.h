@@ -118,6 +118,12 @@ WRK_Reply WRK_HandleRequest(WRK_Worker *w, const uint8_t *req, size_t len,
    into a basic-mode reply, and keep it in the client log for a later interleaved reply. */
 void WRK_FinishReply(WRK_Worker *w, uint8_t *reply, WRK_Reply *r);
 
+/* Any thread: the message that sends `reply` (r->len bytes) back to pkt's sender, with
+   the control data WRK_WriteControl gives; iov and ctl (WRK_CMSG_SPACE bytes) must live
+   until it is sent. */
+void WRK_BuildMessage(WRK_Packet *pkt, const WRK_Reply *r, uint8_t *reply, struct iovec *iov,
+                      void *ctl, struct msghdr *msg);
+
 /* Worker thread: send n prepared replies on fd with as few sendmmsg calls as it takes,
    counting each as replied or (a failed one, skipped) as drop_send. */
 void WRK_SendBatch(WRK_Worker *w, int fd, struct mmsghdr *msgs, int n);
