@@ -359,6 +359,26 @@ static void close_worker_sockets(WRK_Worker *w)
   w->n_fds = 0;
 }
 
+/* Close every socket, free every table: after a failed start or the workers' end. */
+static void release_all(void)
+{
+  int i;
+
+  if (srv.workers)
+    for (i = 0; i < srv.n_workers; i++)
+      close_worker_sockets(&srv.workers[i]);
+  for (i = 0; i < srv.n_addrs; i++)
+    if (srv.addrs[i].activated_fd >= 0)
+      close(srv.addrs[i].activated_fd);
+  free(srv.workers);
+  free(srv.stats);
+  if (srv.clientlog)
+    CLG_Destroy(srv.clientlog);
+  if (srv.acl)
+    ACL_Destroy(srv.acl);
+  memset(&srv, 0, sizeof(srv));
+}
+
 int SRV_Initialise(void)
 {
   const WRK_Backend *backend;
@@ -444,19 +464,7 @@ int SRV_Initialise(void)
   return 0;
 
 fail:
-  if (srv.workers)
-    for (i = 0; i < srv.n_workers; i++)
-      close_worker_sockets(&srv.workers[i]);
-  for (i = 0; i < srv.n_addrs; i++)
-    if (srv.addrs[i].activated_fd >= 0)
-      close(srv.addrs[i].activated_fd);
-  free(srv.workers);
-  free(srv.stats);
-  if (srv.clientlog)
-    CLG_Destroy(srv.clientlog);
-  if (srv.acl)
-    ACL_Destroy(srv.acl);
-  memset(&srv, 0, sizeof(srv));
+  release_all();
   return r;
 }
 
@@ -499,16 +507,6 @@ int SRV_Finalise(void)
     if (WRK_Join(&srv.workers[i]) < 0)
       r = -1;
   SRV_LogStats();
-  for (i = 0; i < srv.n_workers; i++)
-    close_worker_sockets(&srv.workers[i]);
-  for (i = 0; i < srv.n_addrs; i++)
-    if (srv.addrs[i].activated_fd >= 0)
-      close(srv.addrs[i].activated_fd);
-  free(srv.workers);
-  free(srv.stats);
-  if (srv.clientlog)
-    CLG_Destroy(srv.clientlog);
-  ACL_Destroy(srv.acl);
-  memset(&srv, 0, sizeof(srv));
+  release_all();
   return r;
 }
