@@ -13,8 +13,11 @@
 #include "engine/logging.h"
 #include "server/worker.h"
 
+/* The buffer ring hands its buffers out in turn, so all of them are touched: 64 stay
+   within L2 where 1024 (1.6 MiB) did not. A longer round ends the multishot with -ENOBUFS;
+   it is re-armed and the socket keeps the rest. */
 #define RING_ENTRIES 1024
-#define N_BUFS       1024 /* provided receive buffers (a power of two) */
+#define N_BUFS       64 /* provided receive buffers (a power of two) */
 #define BUF_GROUP    0
 #define SEND_SLOTS   512
 
@@ -239,6 +242,7 @@ static int setup(Uring *u, WRK_Worker *w)
   r = init_ring(&u->ring);
   if (r < 0)
     return r;
+  io_uring_register_ring_fd(&u->ring); /* cheaper io_uring_enter; fine if it fails */
 
   if (posix_memalign((void **) &u->br, (size_t) sysconf(_SC_PAGESIZE), ring_size) != 0)
     return -ENOMEM;
