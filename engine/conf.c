@@ -68,17 +68,6 @@ static int parse_file(Context *ctx, const char *path, const char *from_file, int
 
 /* ================================================== */
 
-static void *xmalloc(size_t size)
-{
-  void *p = malloc(size ? size : 1);
-
-  if (!p) {
-    LOG(LOGS_FATAL, "configuration: out of memory");
-    abort();
-  }
-  return p;
-}
-
 static void *xcalloc(size_t n, size_t size)
 {
   void *p = calloc(n ? n : 1, size ? size : 1);
@@ -88,13 +77,6 @@ static void *xcalloc(size_t n, size_t size)
     abort();
   }
   return p;
-}
-
-static char *xstrdup(const char *s)
-{
-  size_t len = strlen(s) + 1;
-
-  return memcpy(xmalloc(len), s, len);
 }
 
 static void conf_error(const char *file, int line, const char *format, ...)
@@ -120,7 +102,7 @@ static const char *intern_file_name(const char *name)
     if (!strcmp(f->name, name))
       return f->name;
   }
-  f = xmalloc(sizeof(*f) + len);
+  f = CNF_XMalloc(sizeof(*f) + len);
   memcpy(f->name, name, len);
   f->next = file_names;
   file_names = f;
@@ -293,7 +275,7 @@ static int compare_dir_files(const void *a, const void *b)
 static int parse_dirs(Context *ctx, Entry *e, const char *suffix)
 {
   size_t suffix_len = strlen(suffix), n = 0, cap = 16, i;
-  DirFile *files = xmalloc(cap * sizeof(*files));
+  DirFile *files = CNF_XMalloc(cap * sizeof(*files));
   int d, r = 0;
 
   if (e->n_args > MAX_DIRS) {
@@ -325,7 +307,7 @@ static int parse_dirs(Context *ctx, Entry *e, const char *suffix)
         LOG(LOGS_FATAL, "configuration: out of memory");
         abort();
       }
-      files[n].name = xstrdup(de->d_name);
+      files[n].name = CNF_XStrdup(de->d_name);
       files[n++].dir = d;
     }
     closedir(dir);
@@ -335,7 +317,7 @@ static int parse_dirs(Context *ctx, Entry *e, const char *suffix)
   for (i = 0; i < n; i++) {
     if (i == 0 || strcmp(files[i].name, files[i - 1].name)) {
       const char *dir = e->args[files[i].dir].text;
-      char *path = xmalloc(strlen(dir) + strlen(files[i].name) + 2);
+      char *path = CNF_XMalloc(strlen(dir) + strlen(files[i].name) + 2);
 
       sprintf(path, "%s/%s", dir, files[i].name);
       if (parse_file(ctx, path, e->file, e->line) < 0)

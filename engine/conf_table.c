@@ -329,7 +329,8 @@ const CNF_Directive *CNF_FindDirective(const char *name)
 /* ================================================== */
 /* What a word of each type means */
 
-static void *xmalloc(size_t size)
+/* Allocation for the parser: out of memory while reading the configuration is fatal. */
+void *CNF_XMalloc(size_t size)
 {
   void *p = malloc(size ? size : 1);
 
@@ -340,11 +341,11 @@ static void *xmalloc(size_t size)
   return p;
 }
 
-static char *xstrdup(const char *s)
+char *CNF_XStrdup(const char *s)
 {
   size_t len = strlen(s) + 1;
 
-  return memcpy(xmalloc(len), s, len);
+  return memcpy(CNF_XMalloc(len), s, len);
 }
 
 /* The shortest of %.15g and %.17g that reads back as the same double */
@@ -355,7 +356,7 @@ static char *format_double(double d)
   snprintf(buf, sizeof(buf), "%.15g", d);
   if (strtod(buf, NULL) != d)
     snprintf(buf, sizeof(buf), "%.17g", d);
-  return xstrdup(buf);
+  return CNF_XStrdup(buf);
 }
 
 static int parse_long(const char *word, int base, long *result)
@@ -447,12 +448,12 @@ static char *parse_subnet(const char *word)
     max_bits = 32;
   } else {
     /* chrony resolves a host name once at start; no prefix length after it */
-    return !slash && is_host_name(addr) ? xstrdup(addr) : NULL;
+    return !slash && is_host_name(addr) ? CNF_XStrdup(addr) : NULL;
   }
   if (given > max_bits)
     return NULL;
   snprintf(buf, sizeof(buf), "%s/%d", canon, given >= 0 ? (int) given : bits);
-  return xstrdup(buf);
+  return CNF_XStrdup(buf);
 }
 
 /* The words of an enum's "a|b|c" list: the canonical spelling of `word`, or NULL */
@@ -465,7 +466,7 @@ static char *match_enum(const char *words, const char *word)
     size_t n = strcspn(w, "|");
 
     if (n == len && !strncasecmp(w, word, n)) {
-      char *s = xmalloc(n + 1);
+      char *s = CNF_XMalloc(n + 1);
 
       memcpy(s, w, n);
       s[n] = '\0';
@@ -490,7 +491,7 @@ int CNF_ParseValue(const CNF_Param *p, const char *word, CNF_Value *v)
         v->i > p->max)
       return -1;
     snprintf(buf, sizeof(buf), p->type == CNF_T_HEX ? "%lX" : "%ld", v->i);
-    v->text = xstrdup(buf);
+    v->text = CNF_XStrdup(buf);
     v->d = (double) v->i;
     break;
   case CNF_T_DOUBLE: {
@@ -505,14 +506,14 @@ int CNF_ParseValue(const CNF_Param *p, const char *word, CNF_Value *v)
   }
   case CNF_T_ADDRPATH:
     if (word[0] == '/') {
-      v->text = xstrdup(word);
+      v->text = CNF_XStrdup(word);
       break;
     }
     /* fall through */
   case CNF_T_ADDR:
     if (canonical_address(word, canon, sizeof(canon), &family))
       return -1;
-    v->text = xstrdup(canon);
+    v->text = CNF_XStrdup(canon);
     break;
   case CNF_T_SUBNET:
     v->text = parse_subnet(word);
@@ -527,11 +528,11 @@ int CNF_ParseValue(const CNF_Param *p, const char *word, CNF_Value *v)
   case CNF_T_KEYWORD:
     if (strcasecmp(word, p->name))
       return -1;
-    v->text = xstrdup(p->name);
+    v->text = CNF_XStrdup(p->name);
     break;
   case CNF_T_WORD:
   case CNF_T_PATH:
-    v->text = xstrdup(word);
+    v->text = CNF_XStrdup(word);
     break;
   case CNF_T_FLAG:
     v->i = 1;

@@ -80,4 +80,9 @@ const char *CNF_DescribeParam(const CNF_Param *param, char *buf, size_t len);
 /* A directive's syntax, for messages: "makestep THRESHOLD LIMIT" */
 const char *CNF_Usage(const CNF_Directive *d, char *buf, size_t len);
 
+/* Allocation for the parser (conf.c and conf_table.c): aborts with a log line when
+   memory runs out while reading the configuration. */
+void *CNF_XMalloc(size_t size);
+char *CNF_XStrdup(const char *s);
+
 #endif
