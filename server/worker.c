@@ -5,6 +5,7 @@
 #include <linux/errqueue.h>
 #include <linux/net_tstamp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -33,6 +34,7 @@ static void *worker_main(void *arg)
 
 int WRK_Start(WRK_Worker *w)
 {
+  sigset_t all, old;
   int r;
 
   w->stop = 0;
@@ -40,7 +42,12 @@ int WRK_Start(WRK_Worker *w)
   w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (w->wake_fd < 0)
     return -errno;
+  /* workers take no signals: they all go to the engine thread, whose poll() they must
+     interrupt (a handler run on a worker would leave it waiting for its 1 s cap) */
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
   r = pthread_create(&w->thread, NULL, worker_main, w);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (r != 0) {
     close(w->wake_fd);
     w->wake_fd = -1;
