@@ -63,7 +63,8 @@ static int serve_batch(WRK_Worker *w, Buffers *b, int fd)
   for (i = 0; i < n; i++) {
     b->pkt[i].peer_len = b->rx[i].msg_hdr.msg_namelen;
     WRK_ReadControl(&b->rx[i].msg_hdr, &b->pkt[i]);
-    WRK_PrepareRequest(w, &b->pkt[i]);
+    WRK_PrepareRequest(w, &b->pkt[i], b->rx_buf[i],
+                       b->rx[i].msg_hdr.msg_flags & MSG_TRUNC ? 0 : b->rx[i].msg_len);
   }
   for (i = 0; i < n; i++) {
     struct msghdr *m = &b->rx[i].msg_hdr;

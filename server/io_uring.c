@@ -172,12 +172,12 @@ static void take_datagram(Uring *u, WRK_Worker *w, struct io_uring_cqe *cqe, int
   ctl.msg_control = io_uring_recvmsg_cmsg_firsthdr(out, &u->recv_tmpl);
   ctl.msg_controllen = ctl.msg_control ? out->controllen : 0;
   WRK_ReadControl(&ctl, &s->pkt);
-  WRK_PrepareRequest(w, &s->pkt);
 
   s->req = io_uring_recvmsg_payload(out, &u->recv_tmpl);
   s->req_len = io_uring_recvmsg_payload_length(out, cqe->res, &u->recv_tmpl);
   if (out->flags & MSG_TRUNC)
     s->req_len = 0; /* longer than any request we answer: malformed */
+  WRK_PrepareRequest(w, &s->pkt, s->req, s->req_len);
   u->taken[u->n_taken++] = slot;
 }
 

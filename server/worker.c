@@ -78,11 +78,16 @@ void WRK_BeginBatch(WRK_Worker *w)
   CST_Read(&w->clock);
 }
 
-void WRK_PrepareRequest(WRK_Worker *w, WRK_Packet *pkt)
+void WRK_PrepareRequest(WRK_Worker *w, WRK_Packet *pkt, const uint8_t *req, size_t len)
 {
   CLG_Table *t = w->shared->clientlog;
+  /* only what may be a client request (mode 3, or an NTPv1 request) is worth a client-log
+     lookup: a flood of garbage costs no hashing and no cache misses */
+  int maybe_request =
+      len >= NWR_HEADER_LEN && ((req[0] & 7) == NWR_MODE_CLIENT || ((req[0] >> 3) & 7) == 1);
 
-  pkt->have_key = t && CLG_MakeKey(t, (const struct sockaddr *) &pkt->peer, &pkt->key) == 0;
+  pkt->have_key = maybe_request && t &&
+                  CLG_MakeKey(t, (const struct sockaddr *) &pkt->peer, &pkt->key) == 0;
   if (pkt->have_key)
     CLG_Prefetch(t, &pkt->key);
 }

@@ -108,7 +108,7 @@ void WRK_BeginBatch(WRK_Worker *w);
 /* Worker thread: before WRK_HandleRequest, for each datagram of a batch in turn: compute
    the client's client-log key and start fetching its record, so that the batch's cache
    misses overlap instead of following one another. */
-void WRK_PrepareRequest(WRK_Worker *w, WRK_Packet *pkt);
+void WRK_PrepareRequest(WRK_Worker *w, WRK_Packet *pkt, const uint8_t *req, size_t len);
 
 /* Worker thread: the request path. `reply` has room for WRK_MAX_REQUEST bytes. */
 WRK_Reply WRK_HandleRequest(WRK_Worker *w, const uint8_t *req, size_t len,
