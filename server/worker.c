@@ -252,54 +252,59 @@ void WRK_SendBatch(WRK_Worker *w, int fd, struct mmsghdr *msgs, int n)
   }
 }
 
-void WRK_ReadErrQueue(WRK_Worker *w, int fd)
+/* Read one message from fd's error queue: 1 if it is a software TX timestamp with its key
+   (*ts, *key set), 0 for any other message, -1 when the queue is empty. */
+static int read_tx_timestamp(int fd, struct timespec *ts, uint32_t *key)
 {
-  int i;
+  _Alignas(struct cmsghdr) uint8_t ctl[WRK_CMSG_SPACE];
+  struct msghdr msg;
+  struct cmsghdr *c;
+  int have_ts = 0, have_key = 0;
 
-  /* bounded: a socket cannot keep the worker here */
-  for (i = 0; i < 64; i++) {
-    _Alignas(struct cmsghdr) uint8_t ctl[WRK_CMSG_SPACE];
-    struct msghdr msg;
-    struct cmsghdr *c;
-    struct timespec ts = { 0, 0 };
-    int have_ts = 0, have_key = 0;
-    uint32_t key = 0;
+  memset(&msg, 0, sizeof(msg));
+  msg.msg_control = ctl;
+  msg.msg_controllen = sizeof(ctl);
+  if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+    return -1;
+  for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPING &&
+        c->cmsg_len >= CMSG_LEN(sizeof(struct scm_timestamping))) {
+      struct scm_timestamping st;
 
-    memset(&msg, 0, sizeof(msg));
-    msg.msg_control = ctl;
-    msg.msg_controllen = sizeof(ctl);
-    if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
-      return;
-    for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPING &&
-          c->cmsg_len >= CMSG_LEN(sizeof(struct scm_timestamping))) {
-        struct scm_timestamping st;
+      memcpy(&st, CMSG_DATA(c), sizeof(st));
+      *ts = st.ts[0];
+      have_ts = ts->tv_sec != 0 || ts->tv_nsec != 0;
+    } else if (((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+                (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) &&
+               c->cmsg_len >= CMSG_LEN(sizeof(struct sock_extended_err))) {
+      struct sock_extended_err ee;
 
-        memcpy(&st, CMSG_DATA(c), sizeof(st));
-        ts = st.ts[0];
-        have_ts = ts.tv_sec != 0 || ts.tv_nsec != 0;
-      } else if (((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
-                  (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) &&
-                 c->cmsg_len >= CMSG_LEN(sizeof(struct sock_extended_err))) {
-        struct sock_extended_err ee;
-
-        memcpy(&ee, CMSG_DATA(c), sizeof(ee));
-        if (ee.ee_errno == ENOMSG && ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING) {
-          key = ee.ee_data;
-          have_key = 1;
-        }
+      memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+      if (ee.ee_errno == ENOMSG && ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING) {
+        *key = ee.ee_data;
+        have_key = 1;
       }
     }
-    if (have_ts && have_key) {
-      WRK_TxPending *p = &w->tx_pending[key % WRK_TX_PENDING];
+  }
+  return have_ts && have_key;
+}
 
-      if (p->used && p->key == key) {
-        NWR_Ts64 tx = RPL_ServedTs64(&w->clock, &ts, FRD_Next32(&w->rng));
+void WRK_ReadErrQueue(WRK_Worker *w, int fd)
+{
+  struct timespec ts;
+  uint32_t key;
+  int i, r;
 
-        CLG_SaveTx(w->shared->clientlog, &p->ref, &p->rx_sent, &tx);
-        p->used = 0;
-        SVS_INC(w->stats, tx_timestamps);
-      }
+  /* bounded: a socket cannot keep the worker here */
+  for (i = 0; i < 64 && (r = read_tx_timestamp(fd, &ts, &key)) >= 0; i++) {
+    WRK_TxPending *p = &w->tx_pending[key % WRK_TX_PENDING];
+
+    if (r == 1 && p->used && p->key == key) {
+      NWR_Ts64 tx = RPL_ServedTs64(&w->clock, &ts, FRD_Next32(&w->rng));
+
+      CLG_SaveTx(w->shared->clientlog, &p->ref, &p->rx_sent, &tx);
+      p->used = 0;
+      SVS_INC(w->stats, tx_timestamps);
     }
   }
 }
@@ -438,22 +443,10 @@ int WRK_ProbeTxTimestamps(void)
   pfd.fd = fd;
   pfd.events = 0;
   if (poll(&pfd, 1, 200) == 1 && (pfd.revents & POLLERR)) {
-    struct cmsghdr *c;
+    struct timespec ts;
+    uint32_t got = 0;
 
-    memset(&msg, 0, sizeof(msg));
-    msg.msg_control = ctl;
-    msg.msg_controllen = sizeof(ctl);
-    if (recvmsg(fd, &msg, MSG_ERRQUEUE) >= 0) {
-      for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-        struct sock_extended_err ee;
-
-        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR &&
-            c->cmsg_len >= CMSG_LEN(sizeof(ee))) {
-          memcpy(&ee, CMSG_DATA(c), sizeof(ee));
-          ok = ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING && ee.ee_data == key;
-        }
-      }
-    }
+    ok = read_tx_timestamp(fd, &ts, &got) == 1 && got == key;
   }
 out:
   close(fd);
