@@ -52,6 +52,7 @@ static void prepare_rx(Buffers *b)
 /* Receive and answer up to one batch from fd; returns the number of datagrams read. */
 static int serve_batch(WRK_Worker *w, Buffers *b, int fd)
 {
+  struct timespec now;
   int i, n, n_tx = 0;
 
   prepare_rx(b);
@@ -84,8 +85,9 @@ static int serve_batch(WRK_Worker *w, Buffers *b, int fd)
   }
 
   /* transmit timestamps as late as possible: just before the batch goes out */
+  clock_gettime(CLOCK_REALTIME, &now);
   for (i = 0; i < n_tx; i++) {
-    WRK_FinishReply(w, b->tx_buf[i], &b->reply[i]);
+    WRK_FinishReply(w, b->tx_buf[i], &b->reply[i], &now);
     WRK_BuildMessage(b->tx_pkt[i], &b->reply[i], b->tx_buf[i], &b->tx_iov[i], b->tx_ctl[i],
                      &b->tx[i].msg_hdr);
   }

@@ -206,12 +206,14 @@ static void answer_taken(Uring *u, WRK_Worker *w)
    io_uring's per-message sendmsg costs more per reply than one batched system call. */
 static void send_replies(Uring *u, WRK_Worker *w)
 {
+  struct timespec now;
   int i, f;
 
+  clock_gettime(CLOCK_REALTIME, &now);
   for (i = 0; i < u->n_pending; i++) {
     SendSlot *s = &u->slots[u->pending[i]];
 
-    WRK_FinishReply(w, s->buf, &s->reply);
+    WRK_FinishReply(w, s->buf, &s->reply, &now);
     WRK_BuildMessage(&s->pkt, &s->reply, s->buf, &s->iov, s->ctl, &s->msg);
   }
 

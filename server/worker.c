@@ -181,18 +181,16 @@ WRK_Reply WRK_HandleRequest(WRK_Worker *w, const uint8_t *req, size_t len,
   return out;
 }
 
-void WRK_FinishReply(WRK_Worker *w, uint8_t *reply, WRK_Reply *r)
+void WRK_FinishReply(WRK_Worker *w, uint8_t *reply, WRK_Reply *r, const struct timespec *now)
 {
-  struct timespec now;
   NWR_Ts64 tx;
 
   if (!r->stamp_tx && !r->logged)
     return; /* a KoD: its timestamps are set, nothing to remember */
-  clock_gettime(CLOCK_REALTIME, &now);
   if (r->stamp_tx)
-    tx = RPL_StampTransmit(reply, &w->clock, &now, FRD_Next32(&w->rng));
+    tx = RPL_StampTransmit(reply, &w->clock, now, FRD_Next32(&w->rng));
   else
-    tx = RPL_ServedTs64(&w->clock, &now, FRD_Next32(&w->rng));
+    tx = RPL_ServedTs64(&w->clock, now, FRD_Next32(&w->rng));
   /* the transmit time of every reply, basic or interleaved, is what the client's next
      interleaved request will ask for; this is the software time just before the send */
   if (r->logged)

@@ -114,9 +114,11 @@ void WRK_PrepareRequest(WRK_Worker *w, WRK_Packet *pkt, const uint8_t *req, size
 WRK_Reply WRK_HandleRequest(WRK_Worker *w, const uint8_t *req, size_t len,
                             const WRK_Packet *pkt, uint8_t *reply);
 
-/* Worker thread, for every reply just before it is sent: write the served transmit time
-   into a basic-mode reply, and keep it in the client log for a later interleaved reply. */
-void WRK_FinishReply(WRK_Worker *w, uint8_t *reply, WRK_Reply *r);
+/* Worker thread, for every reply of a round, with the time read once just before the
+   round's replies go out (a read per reply would be no later for the send that carries
+   them all): write the served transmit time into a basic-mode reply, and keep it in the
+   client log for a later interleaved reply. */
+void WRK_FinishReply(WRK_Worker *w, uint8_t *reply, WRK_Reply *r, const struct timespec *now);
 
 /* Any thread: the message that sends `reply` (r->len bytes) back to pkt's sender, with
    the control data WRK_WriteControl gives; iov and ctl (WRK_CMSG_SPACE bytes) must live
