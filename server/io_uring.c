@@ -45,14 +45,14 @@ typedef struct {
   size_t req_len;
   uint8_t buf[WRK_MAX_REQUEST];
   _Alignas(struct cmsghdr) uint8_t ctl[WRK_CMSG_SPACE];
-} SendSlot;
+} Slot; /* a datagram of a round: the request taken, then its reply */
 
 typedef struct {
   struct io_uring ring;
   struct io_uring_buf_ring *br;
   uint8_t *bufs;
   struct msghdr recv_tmpl; /* tells the kernel how much room name and control take */
-  SendSlot *slots;
+  Slot *slots;
   int free_slots[SEND_SLOTS];
   int n_free;
   int taken[SEND_SLOTS]; /* slots holding requests of this round, to answer */
@@ -147,7 +147,7 @@ static void take_datagram(Uring *u, WRK_Worker *w, struct io_uring_cqe *cqe, int
   uint8_t *buf = u->bufs + (size_t) bid * BUF_SIZE;
   struct io_uring_recvmsg_out *out;
   struct msghdr ctl;
-  SendSlot *s;
+  Slot *s;
   int slot;
 
   out = io_uring_recvmsg_validate(buf, cqe->res, &u->recv_tmpl);
@@ -189,7 +189,7 @@ static void answer_taken(Uring *u, WRK_Worker *w)
 
   for (i = 0; i < u->n_taken; i++) {
     int slot = u->taken[i];
-    SendSlot *s = &u->slots[slot];
+    Slot *s = &u->slots[slot];
 
     s->reply = WRK_HandleRequest(w, s->req, s->req_len, &s->pkt, s->buf);
     return_buffer(u, s->bid);
@@ -211,7 +211,7 @@ static void send_replies(Uring *u, WRK_Worker *w)
 
   clock_gettime(CLOCK_REALTIME, &now);
   for (i = 0; i < u->n_pending; i++) {
-    SendSlot *s = &u->slots[u->pending[i]];
+    Slot *s = &u->slots[u->pending[i]];
 
     WRK_FinishReply(w, s->buf, &s->reply, &now);
     WRK_BuildMessage(&s->pkt, &s->reply, s->buf, &s->iov, s->ctl, &s->msg);
@@ -221,7 +221,7 @@ static void send_replies(Uring *u, WRK_Worker *w)
     int n = 0;
 
     for (i = 0; i < u->n_pending; i++) {
-      SendSlot *s = &u->slots[u->pending[i]];
+      Slot *s = &u->slots[u->pending[i]];
 
       if (s->fd_index == f)
         u->batch[n++].msg_hdr = s->msg;
