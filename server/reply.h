@@ -54,11 +54,6 @@ typedef struct {
   /* interleaved mode (RFC 9769): the transmit timestamp of the previous reply to this
      client, sent in the transmit field instead of a fresh one; NULL for basic mode */
   const NWR_Ts64 *interleaved_tx;
-  /* interleaved mode: our saved receive timestamp that the request's origin matched
-     (RPL_IsInterleaved). Not needed to build the reply: RFC 9769 section 2 makes the
-     reply's origin the request's *receive* timestamp, which is the client's own receive
-     time of our previous reply, not this value. May be NULL. */
-  const NWR_Ts64 *interleaved_rx;
 } RPL_Context;
 
 /* RFC 9769 section 2: answer in interleaved mode when the request's receive timestamp

@@ -154,7 +154,6 @@ WRK_Reply WRK_HandleRequest(WRK_Worker *w, const uint8_t *req, size_t len,
                RPL_IsInterleaved(&request, &prev_rx)) {
       /* RFC 9769: the client's origin is our previous receive timestamp, so it asks for
          the transmit timestamp of our previous reply */
-      ctx.interleaved_rx = &prev_rx;
       ctx.interleaved_tx = &prev_tx;
       interleaved = 1;
     }

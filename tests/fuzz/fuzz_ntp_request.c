@@ -161,7 +161,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   saved_rx = req.origin;
   saved_tx.sec = get32(data + 32);
   saved_tx.frac = get32(data + 36);
-  ctx.interleaved_rx = &saved_rx;
   ctx.interleaved_tx = &saved_tx;
   n = RPL_BuildReply(&req, &ctx, reply, NULL);
   check_reply(reply, n, &rh, &req, size, &h);

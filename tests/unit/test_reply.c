@@ -353,14 +353,13 @@ static void test_kod(void)
 
   /* a KoD wins over interleaved mode, and is in basic mode */
   ctx.interleaved_tx = &saved;
-  ctx.interleaved_rx = &saved;
   build(req, sizeof(req), &ctx, &h, NULL);
   TEST_CHECK(NWR_IsKoD(&h) && NWR_OriginMatches(&h, &client_tx));
   TEST_CHECK(!NWR_Ts64Equal(&h.transmit, &saved));
 
   /* unsynchronised and rate limited: still a RATE kiss */
   c = unsynced_clock();
-  ctx.interleaved_tx = ctx.interleaved_rx = NULL;
+  ctx.interleaved_tx = NULL;
   build(req, sizeof(req), &ctx, &h, NULL);
   TEST_CHECK(NWR_IsKoD(&h) && h.refid == NWR_KOD_RATE && h.leap == NWR_LEAP_UNSYNC);
 }
@@ -396,7 +395,6 @@ static void test_interleaved(void)
 
   context(&ctx, &c, 0x777);
   ctx.interleaved_tx = &prev_tx;
-  ctx.interleaved_rx = &prev_rx;
   build(req, sizeof(req), &ctx, &h, &rx_sent);
   /* RFC 9769 section 2: origin = the request's receive, receive = this request's,
      transmit = the previous reply's */
